@@ -1,0 +1,135 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/schema"
+)
+
+// operation ties an intake route to its upstream operation and validator.
+type operation struct {
+	op       client.Operation
+	validate func([]byte) error
+}
+
+var (
+	peeringOp     = operation{op: client.UpdatePeering, validate: schema.ValidatePeeringUpdate}
+	integrationOp = operation{op: client.UpdateIntegration, validate: schema.ValidateIntegrationUpdate}
+)
+
+// patch returns the handler that queues one kind of change.
+func (s *Server) patch(o operation) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Param("id")
+		if !schema.ValidID(id) {
+			return failParam(http.StatusUnprocessableEntity, "invalid_id", "Invalid Resource Id",
+				"the id in the path must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$", "id")
+		}
+		path, err := o.op.Path(id)
+		if err != nil {
+			return failParam(http.StatusUnprocessableEntity, "invalid_id", "Invalid Resource Id", err.Error(), "id")
+		}
+		key := c.Request().Header.Get("Idempotency-Key")
+		if len(key) > 255 || !printableASCII(key) {
+			return failParam(http.StatusBadRequest, "invalid_idempotency_key", "Invalid Idempotency-Key",
+				"Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
+		}
+		body, err := s.readJSONBody(c)
+		if err != nil {
+			return err
+		}
+		if err := o.validate(body); err != nil {
+			var se *schema.Error
+			if errors.As(err, &se) {
+				return &problem{status: se.Status, envelope: se.Envelope}
+			}
+			return fail(http.StatusBadRequest, "invalid_body", "Bad Request", "the body could not be validated", "")
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, body); err != nil {
+			return fail(http.StatusBadRequest, "malformed_json", "Bad Request", "the body is not valid JSON", "")
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.EnqueueTimeout)
+		defer cancel()
+		rec, created, err := s.queue.Enqueue(ctx, jobs.Request{
+			Operation:      string(o.op),
+			Resource:       change.Resource{Kind: o.op.Kind(), ID: id, Path: path},
+			Body:           compact.Bytes(),
+			RequestedBy:    callerOf(c),
+			IdempotencyKey: key,
+			TraceParent:    c.Request().Header.Get("traceparent"),
+		})
+		switch {
+		case errors.Is(err, jobs.ErrIdempotencyConflict):
+			return failParam(http.StatusConflict, "idempotency_key_reused", "Conflict",
+				"this Idempotency-Key was already used with a different request", "Idempotency-Key")
+		case err != nil:
+			s.logger.Error("enqueue failed", "operation", o.op, "resource", path, "error", err)
+			return unavailable()
+		}
+		if created {
+			s.metrics.Accepted.WithLabelValues(string(o.op)).Inc()
+			s.logger.Info("change accepted", "change_id", rec.ID, "operation", o.op, "resource", path, "requested_by", rec.RequestedBy)
+		} else {
+			c.Response().Header().Set("Idempotent-Replayed", "true")
+		}
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/changes/"+rec.ID)
+		return c.JSON(http.StatusAccepted, rec)
+	}
+}
+
+// readJSONBody enforces the media type and the size limit.
+func (s *Server) readJSONBody(c echo.Context) ([]byte, error) {
+	mt, params, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return nil, fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
+			"send the body as Content-Type: application/json", "")
+	}
+	if cs, ok := params["charset"]; ok && !equalFoldASCII(cs, "utf-8") {
+		return nil, fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
+			"only the utf-8 charset is accepted", "")
+	}
+	if c.Request().ContentLength > s.cfg.MaxBodyBytes {
+		return nil, tooLarge(s.cfg.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, fail(http.StatusBadRequest, "unreadable_body", "Bad Request", "the body could not be read", "")
+	}
+	if int64(len(body)) > s.cfg.MaxBodyBytes {
+		return nil, tooLarge(s.cfg.MaxBodyBytes)
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64) *problem {
+	return fail(http.StatusRequestEntityTooLarge, "body_too_large", "Request Entity Too Large",
+		"the body exceeds the limit of "+itoa(limit)+" bytes", "")
+}
+
+func unavailable() *problem {
+	return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
+		"the change queue is unavailable; nothing was queued, retry later", "").withHeader("Retry-After", "1")
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldASCII(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }

@@ -1,0 +1,18 @@
+package intake
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed openapi.yaml
+var openapiDoc []byte
+
+// OpenAPI returns the OpenAPI 3 document of the intake.
+func OpenAPI() []byte { return append([]byte(nil), openapiDoc...) }
+
+func (s *Server) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", openapiDoc)
+}

@@ -1,0 +1,95 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/jobs"
+)
+
+// getChange serves a change record; ?wait= long-polls until it is terminal.
+func (s *Server) getChange(c echo.Context) error {
+	id := c.Param("change_id")
+	if !change.ValidID(id) {
+		return unknownChange()
+	}
+	wait, err := parseWait(c.QueryParam("wait"), s.cfg.MaxWait)
+	if err != nil {
+		return failParam(http.StatusBadRequest, "invalid_wait", "Bad Request",
+			"wait must be a duration such as 30s (at most "+s.cfg.MaxWait.String()+")", "wait")
+	}
+	var rec change.Record
+	if wait > 0 {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
+		defer cancel()
+		rec, err = s.records.WaitTerminal(ctx, id)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	} else {
+		rec, _, err = s.records.Get(c.Request().Context(), id)
+	}
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return unknownChange()
+	case err != nil:
+		s.logger.Error("read change failed", "change_id", id, "error", err)
+		return unavailable()
+	}
+	return c.JSON(http.StatusOK, rec)
+}
+
+// retryChange re-queues a failed change.
+func (s *Server) retryChange(c echo.Context) error {
+	id := c.Param("change_id")
+	if !change.ValidID(id) {
+		return unknownChange()
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.EnqueueTimeout)
+	defer cancel()
+	rec, err := s.queue.Retry(ctx, id, c.Request().Header.Get("traceparent"))
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return unknownChange()
+	case errors.Is(err, jobs.ErrNotFailed):
+		return fail(http.StatusConflict, "change_not_failed", "Conflict",
+			"only a failed change can be retried; this one is "+string(rec.State), "")
+	case err != nil:
+		s.logger.Error("retry failed", "change_id", id, "error", err)
+		return unavailable()
+	}
+	s.logger.Info("change re-queued", "change_id", id, "generation", rec.Generation, "requested_by", callerOf(c))
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/changes/"+rec.ID)
+	return c.JSON(http.StatusAccepted, rec)
+}
+
+func unknownChange() *problem {
+	return fail(http.StatusNotFound, "change_not_found", "Not Found", "no change with this id", "")
+}
+
+// parseWait accepts "30s", "1m" or plain seconds ("30"), capped at max.
+func parseWait(v string, max time.Duration) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, err
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, errors.New("negative wait")
+	}
+	return min(d, max), nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,102 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchbay/patchbay/internal/intake"
+	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/metrics"
+)
+
+// API is an assembled api process: the intake handler and its NATS connection.
+type API struct {
+	Handler *intake.Server
+	nc      *nats.Conn
+}
+
+// NewAPI validates cfg, connects to NATS, makes sure the streams and buckets
+// exist (waiting for NATS if needed) and builds the intake.
+func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometheus.Registerer) (*API, error) {
+	var callers *intake.Callers
+	switch {
+	case cfg.APITokens != "":
+		cs, err := intake.ParseCallers(cfg.APITokens)
+		if err != nil {
+			return nil, fmt.Errorf("API_TOKENS: %w", err)
+		}
+		callers = cs
+	case !cfg.InsecureAuth:
+		return nil, errors.New("API_TOKENS: no callers configured; set API_TOKENS=name=token,... (or PATCHBAY_INSECURE_NO_AUTH=true for local development only)")
+	default:
+		logger.Warn("PATCHBAY_INSECURE_NO_AUTH is set: the intake accepts requests without a token")
+	}
+	if cfg.MaxBodyBytes < 1024 || cfg.MaxBodyBytes > 10<<20 {
+		return nil, fmt.Errorf("MAX_BODY_BYTES: %d not in 1024..10485760", cfg.MaxBodyBytes)
+	}
+	topo := cfg.NATS.Topology()
+	if err := topo.Validate(); err != nil {
+		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
+	}
+	m, err := metrics.NewIntake(reg)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := jobs.Connect(cfg.NATS.URL, "patchbay-api", logger)
+	if err != nil {
+		return nil, fmt.Errorf("NATS_URL: %w", err)
+	}
+	if err := jobs.EnsureWithRetry(ctx, js, topo, logger); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	records, err := jobs.NewRecords(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	queue, err := jobs.NewQueue(ctx, js, records, time.Now)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	srv, err := intake.New(intake.Config{MaxBodyBytes: cfg.MaxBodyBytes}, intake.Deps{
+		Queue: queue, Records: records, Callers: callers, Metrics: m, Logger: logger,
+		Ready: func(ctx context.Context) error {
+			if !nc.IsConnected() {
+				return errors.New("NATS is not connected")
+			}
+			return jobs.CheckPresent(ctx, js)
+		},
+	})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &API{Handler: srv, nc: nc}, nil
+}
+
+// Close closes the NATS connection.
+func (a *API) Close() { a.nc.Close() }
+
+// RunAPI runs the api until ctx ends, then stops accepting and lets in-flight
+// requests finish.
+func RunAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger) error {
+	reg := NewRegistry()
+	a, err := NewAPI(ctx, cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return serve(ctx, logger, []*http.Server{
+		newHTTPServer(cfg.HTTPAddr, a.Handler),
+		newHTTPServer(cfg.MetricsAddr, MetricsHandler(reg)),
+	})
+}
