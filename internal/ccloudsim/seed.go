@@ -67,7 +67,7 @@ func (s *Server) SeedDemo() {
 		Cloud: map[string]any{"kind": "GcpPeering", "project": "my-gcp-project", "vpc_network": "my-gcp-network", "import_custom_routes": false}})
 	s.SeedPeering(Peering{ID: "p-demo3", DisplayName: "demo-azure-peering", EnvironmentID: DemoEnvironment, NetworkID: DemoNetwork,
 		Cloud: map[string]any{"kind": "AzurePeering", "tenant": "00000000-0000-0000-0000-000000000000",
-			"vnet": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg/providers/Microsoft.Network/virtualNetworks/my-vnet",
+			"vnet":            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/my-rg/providers/Microsoft.Network/virtualNetworks/my-vnet",
 			"customer_region": "eastus2"}})
 	s.SeedIntegration(Integration{ID: "i-slack1", DisplayName: "Slack integration", Description: "A Slack channel integration",
 		Target: map[string]any{"kind": "Slack", "webhook_url": "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"}})

@@ -123,14 +123,24 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
-func TestConfigStringRedactsSecrets(t *testing.T) {
+func TestPrintingRedactsSecrets(t *testing.T) {
 	t.Parallel()
 	cfg := client.Config{BaseURL: "https://api.confluent.cloud", APIKey: testKey, APISecret: testSecret, AccessToken: testToken}
+	basic := base64.StdEncoding.EncodeToString([]byte(testKey + ":" + testSecret))
+	basicClient := newClient(t, cfg.BaseURL)
+	tokenClient := newClient(t, cfg.BaseURL, func(c *client.Config) { c.AccessToken = testToken })
+	resp := &client.Response{Status: 200, Body: []byte(`{"webhook_url":"https://hooks.slack.com/services/T/B/X"}`)}
 	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
 		s := fmt.Sprintf(format, cfg)
-		assertNoSecrets(t, s)
 		if !strings.Contains(s, testKey) || !strings.Contains(s, "REDACTED") {
 			t.Errorf("%s: %s", format, s)
+		}
+		for _, v := range []any{cfg, &cfg, basicClient, tokenClient, resp, *resp} {
+			s := fmt.Sprintf(format, v)
+			assertNoSecrets(t, s)
+			if strings.Contains(s, basic) {
+				t.Errorf("%s of %T leaks the Basic credential: %s", format, v, s)
+			}
 		}
 	}
 }

@@ -119,6 +119,15 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// String describes c without its credentials, so logging a Client is safe.
+func (c *Client) String() string {
+	return fmt.Sprintf("client.Client{BaseURL:%q Credential:%q UserAgent:%q Timeout:%s}",
+		c.baseURL, c.credentialID, c.userAgent, c.timeout)
+}
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }
+
 // CredentialID identifies the credential for rate limiting without
 // revealing it: the API key, or "token:" + the first 8 hex digits of the
 // SHA-256 of the access token.

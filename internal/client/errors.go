@@ -65,6 +65,9 @@ type PermanentError struct {
 
 // Error implements error.
 func (e *PermanentError) Error() string {
+	if e.Status == 0 && e.Response == nil {
+		return formatError("request refused, nothing sent", 0, nil, e.Err)
+	}
 	return formatError("upstream permanent error", e.Status, e.Response, e.Err)
 }
 

@@ -136,7 +136,7 @@ func (t Target) MarshalJSON() ([]byte, error) {
 	case t.Kind == TargetKindInApp && t.InApp != nil:
 		return marshalWithKind(t.Kind, t.InApp)
 	case len(t.Raw) > 0:
-		return compactRaw(t.Raw)
+		return copyRaw(t.Raw)
 	case t.IsZero():
 		return []byte("null"), nil
 	default:

@@ -143,7 +143,7 @@ func (pc PeeringCloud) MarshalJSON() ([]byte, error) {
 	case pc.Kind == CloudKindAzure && pc.Azure != nil:
 		return marshalWithKind(pc.Kind, pc.Azure)
 	case len(pc.Raw) > 0:
-		return compactRaw(pc.Raw)
+		return copyRaw(pc.Raw)
 	case pc.IsZero():
 		return []byte("null"), nil
 	default:

@@ -54,7 +54,7 @@ func readKind(data []byte) (kind string, isNull bool, err error) {
 	return probe.Kind, false, nil
 }
 
-// compactRaw returns a copy of raw for re-marshalling.
-func compactRaw(raw json.RawMessage) ([]byte, error) {
+// copyRaw returns a copy of raw for re-marshalling.
+func copyRaw(raw json.RawMessage) ([]byte, error) {
 	return append([]byte(nil), raw...), nil
 }

@@ -37,6 +37,12 @@ type Response struct {
 	Location string
 }
 
+// String summarises r without its body, which may hold secrets.
+func (r Response) String() string {
+	return fmt.Sprintf("client.Response{Status:%d RequestID:%q RateLimit:%+v Errors:%d Location:%q Body:%d bytes}",
+		r.Status, r.RequestID, r.RateLimit, len(r.Errors), r.Location, len(r.Body))
+}
+
 // Envelope returns the error envelope of r (empty for a nil r or a 2xx).
 func (r *Response) Envelope() apierror.Envelope {
 	if r == nil {
