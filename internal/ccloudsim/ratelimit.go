@@ -102,5 +102,5 @@ func (s *Server) SetRateLimit(n int, period time.Duration) {
 // tooManyRequests is the 429 response; the rate headers are added by the caller.
 func tooManyRequests(id string, retryAfter int) response {
 	return errorResponse(id, http.StatusTooManyRequests, "too_many_requests", "Rate Limit Exceeded",
-		"Too many requests; retry after "+strconv.Itoa(retryAfter)+" seconds.", "")
+		"Too many requests; wait "+strconv.Itoa(retryAfter)+" second(s), as Retry-After says, before retrying.", "")
 }

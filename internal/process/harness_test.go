@@ -142,15 +142,16 @@ func (st *stack) workerConfig() process.WorkerConfig {
 type runningWorker struct {
 	w      *process.Worker
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error
 }
 
 // stop drains the worker gracefully.
 func (rw *runningWorker) stop() error {
 	rw.cancel()
-	err := <-rw.done
+	<-rw.done
 	rw.w.Close()
-	return err
+	return rw.err
 }
 
 // kill simulates a crash: the NATS connection goes away at once, nothing is
@@ -169,16 +170,15 @@ func (st *stack) startWorker(cfg process.WorkerConfig) *runningWorker {
 		cancel()
 		st.t.Fatal(err)
 	}
-	rw := &runningWorker{w: w, cancel: cancel, done: make(chan error, 1)}
-	go func() { rw.done <- w.Run(ctx) }()
+	rw := &runningWorker{w: w, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(rw.done)
+		rw.err = w.Run(ctx)
+	}()
 	st.t.Cleanup(func() {
-		select {
-		case <-rw.done:
-		default:
-			rw.cancel()
-			<-rw.done
-			w.Close()
-		}
+		rw.cancel()
+		<-rw.done
+		w.Close()
 	})
 	return rw
 }
@@ -298,3 +298,26 @@ func (st *stack) queued() uint64 {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// waitEvents polls the events stream until every id has at least n terminal
+// events (the event follows the terminal record, after a crash by up to AckWait).
+func (st *stack) waitEvents(ids []string, n int, within time.Duration) map[string][]events.Event {
+	st.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		evs := st.terminalEvents()
+		missing := ""
+		for _, id := range ids {
+			if len(evs[id]) < n {
+				missing = id
+				break
+			}
+		}
+		if missing == "" {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			st.t.Fatalf("no terminal event for %s within %s", missing, within)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}

@@ -46,7 +46,7 @@ func TestChangeOfEachKindSucceeds(t *testing.T) {
 		t.Fatalf("simulator integration: %+v", i)
 	}
 
-	evs := st.terminalEvents()
+	evs := st.waitEvents([]string{peering.ID, integ.ID}, 1, 20*time.Second)
 	for _, rec := range []change.Record{peering, integ} {
 		got := evs[rec.ID]
 		if len(got) != 1 {
@@ -85,7 +85,7 @@ func TestUpstreamPermanentErrorsFailTheChange(t *testing.T) {
 			t.Fatalf("%s: a permanent error was retried: %+v", c.rec.Resource.Path, done.Attempts)
 		}
 	}
-	evs := st.terminalEvents()
+	evs := st.waitEvents([]string{missing.ID, refused.ID}, 1, 20*time.Second)
 	for _, rec := range []change.Record{missing, refused} {
 		if len(evs[rec.ID]) != 1 || evs[rec.ID][0].Type != "dev.patchbay.change.failed" {
 			t.Fatalf("want one failed event for %s, got %+v", rec.ID, evs[rec.ID])
