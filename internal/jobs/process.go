@@ -63,6 +63,11 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 	}
 
 	op := client.Operation(m.Operation)
+	lease := w.keepLease(msg)
+	defer lease()
+	if handedBack, err := w.passGate(ctx, msg, cur, traceparent, log); handedBack || err != nil {
+		return err
+	}
 	now := w.deps.Now().UTC()
 	attempt := change.Attempt{Number: len(cur.rec.Attempts) + 1, StartedAt: now, Generation: cur.rec.Generation}
 	log = log.With("attempt", attempt.Number)
@@ -76,7 +81,13 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 		return err
 	}
 
-	resp, callErr := w.call(ctx, msg, op, m)
+	resp, callErr := w.call(ctx, op, m)
+	if resp != nil {
+		// Tell the fleet first: a 429 must stop the other workers at once.
+		if err := w.deps.Gate.Observe(ctx, w.deps.Upstream.CredentialID(), resp.Status, resp.RateLimit, w.cfg.Policy.DefaultRateLimitWait); err != nil {
+			log.Warn("rate-limit gate not updated", "error", err)
+		}
+	}
 	if ctx.Err() != nil && callErr != nil {
 		// Shutting down past the grace period: the attempt did not conclude.
 		return fmt.Errorf("call interrupted: %w", ctx.Err())
@@ -138,22 +149,27 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 	return msg.Ack()
 }
 
-// call runs the upstream request, heart-beating the lease meanwhile.
-func (w *Worker) call(ctx context.Context, msg jetstream.Msg, op client.Operation, m change.Message) (*client.Response, error) {
-	stop := make(chan struct{})
-	defer close(stop)
+// keepLease heart-beats the message (InProgress) until the returned stop
+// function is called, so no other worker receives it meanwhile.
+func (w *Worker) keepLease(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(w.cfg.AckWait / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-t.C:
 				_ = msg.InProgress()
 			}
 		}
 	}()
+	return func() { close(done) }
+}
+
+// call runs the upstream request.
+func (w *Worker) call(ctx context.Context, op client.Operation, m change.Message) (*client.Response, error) {
 	start := time.Now()
 	resp, err := w.deps.Upstream.Do(ctx, op, m.Resource.ID, m.Body)
 	w.deps.Metrics.UpstreamDuration.WithLabelValues(m.Operation).Observe(time.Since(start).Seconds())

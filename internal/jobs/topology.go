@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/events"
+	"github.com/patchbay/patchbay/internal/ratelimit"
 )
 
 // Names of the JetStream assets. They are part of the operational contract.
@@ -143,6 +144,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	buckets := []jetstream.KeyValueConfig{
 		{Bucket: RecordsBucket, Description: "Patchbay change records", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: PayloadsBucket, Description: "Patchbay request bodies of failed changes (for retry)", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: ratelimit.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
@@ -168,7 +170,7 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("jobs: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ratelimit.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("jobs: bucket %s: %w", b, err)
 		}

@@ -13,12 +13,22 @@ import (
 	"github.com/patchbay/patchbay/internal/client"
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/ratelimit"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
 // Upstream applies one change to Confluent Cloud; *client.Client implements it.
 type Upstream interface {
 	Do(ctx context.Context, op client.Operation, id string, body []byte) (*client.Response, error)
+	// CredentialID names the credential for the rate-limit gate.
+	CredentialID() string
+}
+
+// Gate is the fleet-wide rate-limit gate; *ratelimit.Gate implements it.
+type Gate interface {
+	Reserve(ctx context.Context, credentialID string) (ratelimit.Decision, error)
+	Blocked(credentialID string) time.Time
+	Observe(ctx context.Context, credentialID string, status int, rl client.RateLimit, defaultWait time.Duration) error
 }
 
 // WorkerConfig tunes a worker.
@@ -40,6 +50,7 @@ type WorkerDeps struct {
 	Records  *Records
 	Events   *events.Publisher
 	Upstream Upstream
+	Gate     Gate
 	Metrics  *metrics.Worker
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -54,7 +65,7 @@ type Worker struct {
 // NewWorker checks its configuration and dependencies.
 func NewWorker(cfg WorkerConfig, deps WorkerDeps) (*Worker, error) {
 	switch {
-	case deps.JS == nil || deps.Records == nil || deps.Events == nil || deps.Upstream == nil ||
+	case deps.JS == nil || deps.Records == nil || deps.Events == nil || deps.Upstream == nil || deps.Gate == nil ||
 		deps.Metrics == nil || deps.Logger == nil || deps.Now == nil:
 		return nil, errors.New("jobs: NewWorker: nil dependency")
 	case cfg.Partitions < 1:

@@ -46,6 +46,7 @@ type Worker struct {
 	Upstream         *prometheus.CounterVec
 	UpstreamDuration *prometheus.HistogramVec
 	Retries          *prometheus.CounterVec
+	GateWait         prometheus.Histogram
 }
 
 // NewWorker creates and registers the worker collectors.
@@ -73,8 +74,13 @@ func NewWorker(reg prometheus.Registerer) (*Worker, error) {
 			Namespace: namespace, Name: "retries_total",
 			Help: "Changes handed back for a later attempt, by reason.",
 		}, []string{"reason"}),
+		GateWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "ratelimit", Name: "gate_wait_seconds",
+			Help:    "Time a change waited in-line for its slot at the fleet-wide rate-limit gate.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 	}
-	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries)
+	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries, m.GateWait)
 }
 
 func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {

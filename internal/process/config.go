@@ -58,11 +58,19 @@ type RetryConfig struct {
 	BackoffMax       time.Duration `env:"RETRY_BACKOFF_MAX, default=5m"`
 }
 
+// RateLimitConfig tunes the fleet-wide rate-limit gate.
+type RateLimitConfig struct {
+	Margin        float64       `env:"RATELIMIT_MARGIN, default=0.03"`
+	ProbeInterval time.Duration `env:"RATELIMIT_PROBE_INTERVAL, default=250ms"`
+	Horizon       time.Duration `env:"RATELIMIT_HORIZON, default=10s"`
+}
+
 // WorkerConfig configures cmd/worker.
 type WorkerConfig struct {
 	NATS          NATSConfig
 	CCloud        CCloudConfig
 	Retry         RetryConfig
+	RateLimit     RateLimitConfig
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`
 	LogLevel      string        `env:"LOG_LEVEL, default=info"`

@@ -15,6 +15,7 @@ import (
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/ratelimit"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
@@ -71,6 +72,13 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return fail(err)
 	}
+	gate, err := ratelimit.New(ctx, js, ratelimit.Config{Margin: cfg.RateLimit.Margin, ProbeInterval: cfg.RateLimit.ProbeInterval, Horizon: cfg.RateLimit.Horizon}, time.Now)
+	if err != nil {
+		return fail(err)
+	}
+	if err := gate.Watch(ctx); err != nil {
+		return fail(err)
+	}
 	w, err := jobs.NewWorker(jobs.WorkerConfig{
 		Partitions: topo.Partitions, AckWait: topo.AckWait, ShutdownGrace: cfg.ShutdownGrace,
 		Policy: retry.Policy{
@@ -81,7 +89,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 			Backoff:              retry.FullJitter(r.BackoffBase, r.BackoffMax, rand.Float64),
 		},
 	}, jobs.WorkerDeps{
-		JS: js, Records: records, Events: pub, Upstream: up, Metrics: m, Logger: logger, Now: time.Now,
+		JS: js, Records: records, Events: pub, Upstream: up, Gate: gate, Metrics: m, Logger: logger, Now: time.Now,
 	})
 	if err != nil {
 		return fail(err)
