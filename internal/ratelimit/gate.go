@@ -258,18 +258,32 @@ func learn(s State, status int, rl client.RateLimit, now time.Time, defaultWait 
 	}
 	if rl.HasRemaining {
 		next.Remaining, next.ObservedAt = rl.Remaining, now
+		if hasLimits && rl.Remaining == rl.Limit-1 {
+			// First request of a window; the window began no later than now.
+			next.WindowStart = now
+		}
 		if rl.Remaining == 0 && rl.HasReset {
-			if until := now.Add(rl.Reset); until.After(next.BlockedUntil) {
+			until := now.Add(rl.Reset)
+			// Reset is in whole seconds (rounded up); when the window's
+			// start is known, its end is known more precisely.
+			if end := next.WindowStart.Add(next.Period + windowSlack); !next.WindowStart.IsZero() && end.After(now) && end.Before(until) {
+				until = end
+			}
+			if until.After(next.BlockedUntil) {
 				next.BlockedUntil = until
 			}
 		}
 	}
 	changed := next.BlockedUntil != s.BlockedUntil || next.Learned != s.Learned || next.Unlimited != s.Unlimited ||
-		next.Limit != s.Limit || next.Period != s.Period
+		next.Limit != s.Limit || next.Period != s.Period || next.WindowStart != s.WindowStart
 	return next, changed
 }
 
 var errConflict = errors.New("ratelimit: conflict")
+
+// windowSlack is added to an estimated window end to absorb clock and
+// network jitter.
+const windowSlack = 20 * time.Millisecond
 
 func (g *Gate) read(ctx context.Context, key string) (State, uint64, error) {
 	e, err := g.kv.Get(ctx, key)

@@ -26,6 +26,11 @@ type State struct {
 	// Limit and Period describe the upstream window as learned.
 	Limit  int           `json:"limit,omitempty"`
 	Period time.Duration `json:"period,omitempty"`
+	// WindowStart is when the current upstream window began, as seen from
+	// the first response of a window (Remaining = Limit-1); it lets an
+	// exhausted window be waited out precisely instead of by the whole-second
+	// X-RateLimit-Reset.
+	WindowStart time.Time `json:"window_start,omitzero"`
 	// Remaining is the last X-RateLimit-Remaining seen, at ObservedAt.
 	Remaining  int       `json:"remaining"`
 	ObservedAt time.Time `json:"observed_at,omitzero"`

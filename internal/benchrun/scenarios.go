@@ -1,0 +1,222 @@
+package benchrun
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Target is the system a scenario drives.
+type Target struct {
+	// Intake is the HTTP intake under test.
+	Intake *Intake
+	// Raw publishes the same messages straight to JetStream (intake scenarios).
+	Raw RawPublisher
+	// Terminals sees terminal events (end-to-end scenarios).
+	Terminals *Terminals
+	// Resources are the peering ids load is spread over, round robin.
+	Resources []string
+}
+
+func (t Target) resource(i int) string { return t.Resources[i%len(t.Resources)] }
+
+// IntakeComparison is the intake's closed-loop rate next to a raw JetStream
+// publish of the same payloads at the same concurrency, measured in
+// alternating rounds against the same NATS server.
+type IntakeComparison struct {
+	Clients     int
+	Raw, Intake Result // summed over rounds
+	// RoundRatios is intake rate / raw rate per round.
+	RoundRatios []float64
+}
+
+// RawRate and IntakeRate are operations per second over all rounds.
+func (c IntakeComparison) RawRate() float64    { return c.Raw.Rate() }
+func (c IntakeComparison) IntakeRate() float64 { return c.Intake.Rate() }
+
+// Ratio is IntakeRate / RawRate.
+func (c IntakeComparison) Ratio() float64 {
+	if c.RawRate() == 0 {
+		return 0
+	}
+	return c.IntakeRate() / c.RawRate()
+}
+
+func add(a, b Result) Result {
+	a.Done += b.Done
+	a.Errors += b.Errors
+	a.Elapsed += b.Elapsed
+	if a.FirstErr == nil {
+		a.FirstErr = b.FirstErr
+	}
+	return a
+}
+
+// CompareIntake runs warmup operations of each kind, then rounds of
+// perRound raw publishes followed by perRound intake requests, all with
+// clients concurrent clients. Any failed operation is an error.
+func CompareIntake(ctx context.Context, t Target, clients, rounds, perRound, warmup int) (IntakeComparison, error) {
+	seq := 0
+	raw := func(n int) Result {
+		base := seq
+		seq += n
+		return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+			return t.Raw.PublishPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+		})
+	}
+	intake := func(n int) Result {
+		base := seq
+		seq += n
+		return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+			_, err := t.Intake.PatchPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+			return err
+		})
+	}
+	out := IntakeComparison{Clients: clients}
+	if warmup > 0 {
+		if r := raw(warmup); r.Errors > 0 {
+			return out, fmt.Errorf("raw publish warmup: %d errors, first: %w", r.Errors, r.FirstErr)
+		}
+		if r := intake(warmup); r.Errors > 0 {
+			return out, fmt.Errorf("intake warmup: %d errors, first: %w", r.Errors, r.FirstErr)
+		}
+	}
+	for range rounds {
+		r := raw(perRound)
+		i := intake(perRound)
+		out.Raw, out.Intake = add(out.Raw, r), add(out.Intake, i)
+		if r.Rate() > 0 {
+			out.RoundRatios = append(out.RoundRatios, i.Rate()/r.Rate())
+		}
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+	}
+	if out.Raw.Errors > 0 {
+		return out, fmt.Errorf("raw publish: %d errors, first: %w", out.Raw.Errors, out.Raw.FirstErr)
+	}
+	if out.Intake.Errors > 0 {
+		return out, fmt.Errorf("intake: %d errors, first: %w", out.Intake.Errors, out.Intake.FirstErr)
+	}
+	return out, nil
+}
+
+// PacedIntake is the intake's latency at a fixed request rate.
+type PacedIntake struct {
+	Rate    float64
+	Latency Summary // from the scheduled send time to the 202
+	Result  Result
+}
+
+// IntakeAtRate sends n PATCHes at rate per second (open loop, at most
+// maxInFlight outstanding) and measures each from its scheduled time to its 202.
+func IntakeAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight int) (PacedIntake, error) {
+	var lat Latencies
+	res := OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, at time.Time) error {
+		if _, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i)); err != nil {
+			return err
+		}
+		lat.Add(time.Since(at))
+		return nil
+	})
+	out := PacedIntake{Rate: rate, Latency: lat.Summary(), Result: res}
+	if res.Errors > 0 {
+		return out, fmt.Errorf("paced intake: %d errors, first: %w", res.Errors, res.FirstErr)
+	}
+	return out, nil
+}
+
+// Throughput is an end-to-end run: n changes from the first PATCH to the
+// last terminal event.
+type Throughput struct {
+	N      int
+	States map[string]int
+	// Submit is the closed-loop PATCH phase alone.
+	Submit Result
+	// Elapsed is from the first PATCH to the last terminal event.
+	Elapsed time.Duration
+}
+
+// Rate is succeeded changes per second over Elapsed.
+func (t Throughput) Rate() float64 {
+	if t.Elapsed <= 0 {
+		return 0
+	}
+	return float64(t.States["succeeded"]) / t.Elapsed.Seconds()
+}
+
+// EndToEndThroughput submits n changes as fast as clients concurrent clients
+// can, while the workers run, and waits (up to wait) for every terminal event.
+func EndToEndThroughput(ctx context.Context, t Target, clients, n int, wait time.Duration) (Throughput, error) {
+	ids := make([]string, n)
+	start := time.Now()
+	sub := ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+		id, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i))
+		ids[i] = id
+		return err
+	})
+	out := Throughput{N: n, Submit: sub}
+	if sub.Errors > 0 {
+		return out, fmt.Errorf("submit: %d errors, first: %w", sub.Errors, sub.FirstErr)
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	last, states, err := t.Terminals.WaitAll(wctx, ids)
+	out.States, out.Elapsed = states, last.Sub(start)
+	if err != nil {
+		return out, fmt.Errorf("waiting for terminal events (%d of %d seen): %w", states["succeeded"]+states["failed"], n, err)
+	}
+	return out, nil
+}
+
+// PacedEndToEnd is end-to-end latency at a fixed rate.
+type PacedEndToEnd struct {
+	Rate float64
+	// Event is from the 202 to the terminal event's arrival.
+	Event Summary
+	// Poll is from the 202 to the answer of GET /v1/changes/{id}?wait= with a
+	// terminal state (only when long-polling).
+	Poll   Summary
+	States map[string]int
+	Result Result
+}
+
+// EndToEndAtRate sends n PATCHes at rate per second (open loop) and measures
+// each change from its 202 to its terminal event. With longPoll, each client
+// also follows its change with GET ?wait= as a bot would.
+func EndToEndAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight int, longPoll bool, wait time.Duration) (PacedEndToEnd, error) {
+	var ev, poll Latencies
+	states := make([]string, n)
+	res := OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, _ time.Time) error {
+		id, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i))
+		if err != nil {
+			return err
+		}
+		accepted := time.Now()
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		if longPoll {
+			if _, err := t.Intake.WaitTerminal(wctx, id); err != nil {
+				return err
+			}
+			poll.Add(time.Since(accepted))
+		}
+		term, err := t.Terminals.Wait(wctx, id)
+		if err != nil {
+			return err
+		}
+		ev.Add(max(term.At.Sub(accepted), 0))
+		states[i] = term.State
+		return nil
+	})
+	out := PacedEndToEnd{Rate: rate, Event: ev.Summary(), Poll: poll.Summary(), States: map[string]int{}, Result: res}
+	for _, s := range states {
+		if s != "" {
+			out.States[s]++
+		}
+	}
+	if res.Errors > 0 {
+		return out, fmt.Errorf("paced end to end: %d errors, first: %w", res.Errors, res.FirstErr)
+	}
+	return out, nil
+}

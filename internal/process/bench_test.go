@@ -1,0 +1,202 @@
+package process_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchbay/patchbay/internal/benchrun"
+	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/process"
+)
+
+// Benchmarks of the whole pipeline in one process: embedded NATS (file
+// storage, as in production), the api behind a loopback HTTP server, the
+// simulator without rate limit or latency and, for the end-to-end ones, one
+// worker. Production topology (32 partitions) and log level (warn, to a
+// discarded writer). Run them with `make bench`, or e.g.
+//
+//	go test ./internal/process -run '^$' -bench . -benchtime 10000x
+//
+// cmd/patchbay-bench measures the same against the real binaries.
+
+const (
+	benchClients   = 64   // concurrent HTTP clients / publishers
+	benchResources = 256  // peerings the load is spread over (ordered lanes)
+	benchIntakeRPS = 1000 // paced intake rate
+	benchE2ERPS    = 200  // paced end-to-end rate
+	benchToken     = "bench-token-0123456789abcdef"
+	benchSimKey    = "bench-key"
+	benchSimSecret = "bench-secret-0123456789"
+)
+
+type benchStack struct {
+	target benchrun.Target
+	js     jetstream.JetStream
+}
+
+// newBenchStack starts NATS, the simulator and the api, and one worker when
+// worker is true.
+func newBenchStack(b *testing.B, worker bool) *benchStack {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	ns, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+
+	sim, err := ccloudsim.New(ccloudsim.Options{Credentials: map[string]string{benchSimKey: benchSimSecret}, LogLimit: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := benchrun.PeeringIDs(benchResources)
+	benchrun.SeedPeerings(sim, ids)
+	simSrv := httptest.NewServer(sim)
+	b.Cleanup(simSrv.Close)
+
+	natsCfg := process.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	api, err := process.NewAPI(ctx, process.APIConfig{
+		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,
+	}, logger, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(api.Close)
+	apiSrv := httptest.NewServer(api.Handler)
+	b.Cleanup(apiSrv.Close)
+
+	if worker {
+		w, err := process.NewWorker(ctx, process.WorkerConfig{
+			NATS:   natsCfg,
+			CCloud: process.CCloudConfig{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second},
+			Retry: process.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+				BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
+			ShutdownGrace: 5 * time.Second,
+		}, logger, prometheus.NewRegistry())
+		if err != nil {
+			b.Fatal(err)
+		}
+		wctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := w.Run(wctx); err != nil {
+				b.Error(err)
+			}
+		}()
+		b.Cleanup(func() { stop(); <-done; w.Close() })
+	}
+
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	terms, err := benchrun.WatchTerminals(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(terms.Close)
+	hc := benchrun.NewHTTPClient(benchClients)
+	b.Cleanup(hc.CloseIdleConnections)
+	return &benchStack{js: js, target: benchrun.Target{
+		Intake:    &benchrun.Intake{BaseURL: apiSrv.URL, Token: benchToken, HTTP: hc},
+		Raw:       benchrun.RawPublisher{JS: js},
+		Terminals: terms,
+		Resources: ids,
+	}}
+}
+
+// BenchmarkIntake compares the intake (PATCH to 202) with a raw synchronous
+// JetStream publish of the same change messages, both closed loop with 64
+// concurrent clients on the same NATS server, in alternating rounds. b.N is
+// the number of requests of each kind, so ns/op is per raw publish plus
+// intake request; the figures are intake_req/s, raw_pub/s and their ratio.
+func BenchmarkIntake(b *testing.B) {
+	st := newBenchStack(b, false)
+	ctx := b.Context()
+	if b.N >= 1000 {
+		if _, err := benchrun.CompareIntake(ctx, st.target, benchClients, 1, 500, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rounds := min(b.N, 4)
+	b.ResetTimer()
+	cmp, err := benchrun.CompareIntake(ctx, st.target, benchClients, rounds, b.N/rounds, 0)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(cmp.IntakeRate(), "intake_req/s")
+	b.ReportMetric(cmp.RawRate(), "raw_pub/s")
+	b.ReportMetric(cmp.Ratio(), "intake/raw")
+}
+
+// BenchmarkIntakeLatency sends b.N PATCHes at a fixed 1,000/s (open loop)
+// and reports the latency from each request's scheduled time to its 202.
+func BenchmarkIntakeLatency(b *testing.B) {
+	st := newBenchStack(b, false)
+	b.ResetTimer()
+	p, err := benchrun.IntakeAtRate(b.Context(), st.target, benchIntakeRPS, b.N, 512)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(benchrun.Ms(p.Latency.P50), "p50_ms")
+	b.ReportMetric(benchrun.Ms(p.Latency.P99), "p99_ms")
+	b.ReportMetric(benchrun.Ms(p.Latency.Max), "max_ms")
+}
+
+// BenchmarkEndToEnd submits b.N changes over 256 peerings as fast as 64
+// clients can while one worker applies them, and reports succeeded changes
+// per second from the first PATCH to the last terminal event.
+func BenchmarkEndToEnd(b *testing.B) {
+	st := newBenchStack(b, true)
+	b.ResetTimer()
+	tp, err := benchrun.EndToEndThroughput(b.Context(), st.target, benchClients, b.N, 2*time.Minute)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if tp.States["succeeded"] != b.N {
+		b.Fatalf("%d of %d changes succeeded: %v", tp.States["succeeded"], b.N, tp.States)
+	}
+	b.ReportMetric(tp.Rate(), "changes/s")
+	b.ReportMetric(tp.Submit.Rate(), "submit_req/s")
+}
+
+// BenchmarkEndToEndLatency sends b.N changes at a fixed 200/s (open loop)
+// with one worker and reports the latency from each 202 to the change's
+// terminal event; every client also long-polls its change
+// (GET /v1/changes/{id}?wait=30s), as a bot does (poll_p99_ms).
+func BenchmarkEndToEndLatency(b *testing.B) {
+	st := newBenchStack(b, true)
+	b.ResetTimer()
+	p, err := benchrun.EndToEndAtRate(b.Context(), st.target, benchE2ERPS, b.N, 512, true, time.Minute)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if p.States["succeeded"] != b.N {
+		b.Fatalf("%d of %d changes succeeded: %v", p.States["succeeded"], b.N, p.States)
+	}
+	b.ReportMetric(benchrun.Ms(p.Event.P50), "p50_ms")
+	b.ReportMetric(benchrun.Ms(p.Event.P99), "p99_ms")
+	b.ReportMetric(benchrun.Ms(p.Poll.P99), "poll_p99_ms")
+}
