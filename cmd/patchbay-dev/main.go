@@ -149,7 +149,6 @@ Rename a peering:
 
   curl -sS -i -X PATCH %[1]s/networking/v1/peerings/p-demo1 \
     -H 'Authorization: Bearer %[2]s' -H 'Content-Type: application/json' \
-    -H 'Idempotency-Key: demo-1' \
     -d '{"spec":{"display_name":"renamed-by-patchbay","environment":{"id":"env-demo"}}}'
 
 Then follow the change (use the id from the Location header):

@@ -78,17 +78,20 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 	b.Cleanup(apiSrv.Close)
 
 	if worker {
-		w, err := process.NewWorker(ctx, process.WorkerConfig{
+		// The worker's context outlives setup: NewWorker starts watchers on it.
+		wctx, stop := context.WithCancel(context.Background())
+		w, err := process.NewWorker(wctx, process.WorkerConfig{
 			NATS:   natsCfg,
 			CCloud: process.CCloudConfig{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second},
 			Retry: process.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
 				BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
+			RateLimit:     process.RateLimitConfig{Margin: 0.03, ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second},
 			ShutdownGrace: 5 * time.Second,
 		}, logger, prometheus.NewRegistry())
 		if err != nil {
+			stop()
 			b.Fatal(err)
 		}
-		wctx, stop := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

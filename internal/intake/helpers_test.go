@@ -1,0 +1,123 @@
+package intake_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchbay/patchbay/internal/apierror"
+	"github.com/patchbay/patchbay/internal/intake"
+	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/natsembed"
+)
+
+// Tokens of the test callers.
+const (
+	jiraToken = "jira-token-0123456789abcdef"
+	botToken  = "bot-token-0123456789abcdef"
+)
+
+// bundle is one intake backed by a real embedded JetStream server; a test
+// function builds one and shares it among its subtests.
+type bundle struct {
+	srv     *intake.Server
+	js      jetstream.JetStream
+	records *jobs.Records
+}
+
+// newBundle starts an embedded NATS server, sets up Patchbay's topology and
+// builds the intake with the callers jira and bot.
+func newBundle(t *testing.T, cfg intake.Config) *bundle {
+	t.Helper()
+	s, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	topo := jobs.DefaultTopology()
+	topo.Partitions = 2
+	if err := jobs.Ensure(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	records, err := jobs.NewRecords(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue, err := jobs.NewQueue(ctx, js, records, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := metrics.NewIntake(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	callers, err := intake.ParseCallers("jira=" + jiraToken + ",bot=" + botToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := intake.New(cfg, intake.Deps{
+		Queue:   queue,
+		Records: records,
+		Callers: callers,
+		Ready:   func(context.Context) error { return nil },
+		Metrics: m,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{srv: srv, js: js, records: records}
+}
+
+// do serves one request in-process and returns the recorded response.
+func (b *bundle) do(t *testing.T, req *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	b.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+// envelope decodes an error response and checks its basic shape.
+func envelope(t *testing.T, rec *httptest.ResponseRecorder) apierror.Error {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" && ct != "application/json; charset=UTF-8" {
+		t.Fatalf("error Content-Type = %q, body %s", ct, rec.Body)
+	}
+	var env apierror.Envelope
+	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil {
+		t.Fatalf("error body is not an envelope: %v: %s", err, rec.Body)
+	}
+	if len(env.Errors) != 1 {
+		t.Fatalf("envelope has %d entries, want 1: %s", len(env.Errors), rec.Body)
+	}
+	e := env.Errors[0]
+	if e.Status != strconv.Itoa(rec.Code) {
+		t.Fatalf("envelope status %q, response status %d", e.Status, rec.Code)
+	}
+	if e.Code == "" || e.Title == "" {
+		t.Fatalf("envelope entry without code or title: %s", rec.Body)
+	}
+	return e
+}
