@@ -16,6 +16,29 @@ type Result struct {
 	FirstErr error
 	// Elapsed is the wall time of the run.
 	Elapsed time.Duration
+	// CPU is the CPU time each process of interest used during the run
+	// (only when the target measures it).
+	CPU map[string]time.Duration
+}
+
+// CPUPerOp is the CPU time of process name per successful operation.
+func (r Result) CPUPerOp(name string) time.Duration {
+	if r.Done == 0 {
+		return 0
+	}
+	return r.CPU[name] / time.Duration(r.Done)
+}
+
+// TotalCPUPerOp is the CPU time of every measured process per successful operation.
+func (r Result) TotalCPUPerOp() time.Duration {
+	if r.Done == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, v := range r.CPU {
+		sum += v
+	}
+	return sum / time.Duration(r.Done)
 }
 
 // Rate is successful operations per second.

@@ -8,7 +8,9 @@ import (
 
 // Target is the system a scenario drives.
 type Target struct {
-	// Intake is the HTTP intake under test.
+	// Submit sends PATCHes to the intake under test.
+	Submit Submitter
+	// Intake reads change records (GET, long-poll).
 	Intake *Intake
 	// Raw publishes the same messages straight to JetStream (intake scenarios).
 	Raw RawPublisher
@@ -16,6 +18,24 @@ type Target struct {
 	Terminals *Terminals
 	// Resources are the peering ids load is spread over, round robin.
 	Resources []string
+	// CPU, when set, returns the CPU time used so far by each process of
+	// interest; runs report the difference per process.
+	CPU func() map[string]time.Duration
+}
+
+// measure runs f and attaches the CPU the target's processes used meanwhile.
+func (t Target) measure(f func() Result) Result {
+	if t.CPU == nil {
+		return f()
+	}
+	before := t.CPU()
+	r := f()
+	after := t.CPU()
+	r.CPU = map[string]time.Duration{}
+	for k, v := range after {
+		r.CPU[k] = v - before[k]
+	}
+	return r
 }
 
 func (t Target) resource(i int) string { return t.Resources[i%len(t.Resources)] }
@@ -49,6 +69,16 @@ func add(a, b Result) Result {
 	if a.FirstErr == nil {
 		a.FirstErr = b.FirstErr
 	}
+	if b.CPU != nil {
+		sum := map[string]time.Duration{}
+		for k, v := range a.CPU {
+			sum[k] = v
+		}
+		for k, v := range b.CPU {
+			sum[k] += v
+		}
+		a.CPU = sum
+	}
 	return a
 }
 
@@ -60,16 +90,20 @@ func CompareIntake(ctx context.Context, t Target, clients, rounds, perRound, war
 	raw := func(n int) Result {
 		base := seq
 		seq += n
-		return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
-			return t.Raw.PublishPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+		return t.measure(func() Result {
+			return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+				return t.Raw.PublishPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+			})
 		})
 	}
 	intake := func(n int) Result {
 		base := seq
 		seq += n
-		return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
-			_, err := t.Intake.PatchPeering(ctx, t.resource(base+i), PeeringBody(base+i))
-			return err
+		return t.measure(func() Result {
+			return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+				_, err := t.Submit.PatchPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+				return err
+			})
 		})
 	}
 	out := IntakeComparison{Clients: clients}
@@ -112,12 +146,14 @@ type PacedIntake struct {
 // maxInFlight outstanding) and measures each from its scheduled time to its 202.
 func IntakeAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight int) (PacedIntake, error) {
 	var lat Latencies
-	res := OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, at time.Time) error {
-		if _, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i)); err != nil {
-			return err
-		}
-		lat.Add(time.Since(at))
-		return nil
+	res := t.measure(func() Result {
+		return OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, at time.Time) error {
+			if _, err := t.Submit.PatchPeering(ctx, t.resource(i), PeeringBody(i)); err != nil {
+				return err
+			}
+			lat.Add(time.Since(at))
+			return nil
+		})
 	})
 	out := PacedIntake{Rate: rate, Latency: lat.Summary(), Result: res}
 	if res.Errors > 0 {
@@ -135,6 +171,9 @@ type Throughput struct {
 	Submit Result
 	// Elapsed is from the first PATCH to the last terminal event.
 	Elapsed time.Duration
+	// CPU is the CPU time of each measured process from the first PATCH to
+	// the last terminal event (a few milliseconds after it).
+	CPU map[string]time.Duration
 }
 
 // Rate is succeeded changes per second over Elapsed.
@@ -149,9 +188,13 @@ func (t Throughput) Rate() float64 {
 // can, while the workers run, and waits (up to wait) for every terminal event.
 func EndToEndThroughput(ctx context.Context, t Target, clients, n int, wait time.Duration) (Throughput, error) {
 	ids := make([]string, n)
+	var cpu0 map[string]time.Duration
+	if t.CPU != nil {
+		cpu0 = t.CPU()
+	}
 	start := time.Now()
 	sub := ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
-		id, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i))
+		id, err := t.Submit.PatchPeering(ctx, t.resource(i), PeeringBody(i))
 		ids[i] = id
 		return err
 	})
@@ -163,6 +206,12 @@ func EndToEndThroughput(ctx context.Context, t Target, clients, n int, wait time
 	defer cancel()
 	last, states, err := t.Terminals.WaitAll(wctx, ids)
 	out.States, out.Elapsed = states, last.Sub(start)
+	if t.CPU != nil {
+		out.CPU = map[string]time.Duration{}
+		for k, v := range t.CPU() {
+			out.CPU[k] = v - cpu0[k]
+		}
+	}
 	if err != nil {
 		return out, fmt.Errorf("waiting for terminal events (%d of %d seen): %w", states["succeeded"]+states["failed"], n, err)
 	}
@@ -188,7 +237,7 @@ func EndToEndAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight 
 	var ev, poll Latencies
 	states := make([]string, n)
 	res := OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, _ time.Time) error {
-		id, err := t.Intake.PatchPeering(ctx, t.resource(i), PeeringBody(i))
+		id, err := t.Submit.PatchPeering(ctx, t.resource(i), PeeringBody(i))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/patchbay/patchbay/internal/tracectx"
 )
 
 // ErrInvalidBody is wrapped when the request body is not a JSON object.
@@ -72,6 +74,9 @@ func (c *Client) newRequest(ctx context.Context, op Operation, id string, body [
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if tp := traceParent(ctx); tp != "" {
+		req.Header.Set(tracectx.Header, tp)
+	}
 	return req, nil
 }
 

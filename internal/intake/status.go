@@ -24,23 +24,21 @@ func (s *Server) getChange(c echo.Context) error {
 		return failParam(http.StatusBadRequest, "invalid_wait", "Bad Request",
 			"wait must be a duration such as 30s (at most "+s.cfg.MaxWait.String()+")", "wait")
 	}
-	var rec change.Record
-	if wait > 0 {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
-		defer cancel()
-		rec, err = s.records.WaitTerminal(ctx, id)
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			err = nil
-		}
-	} else {
-		rec, _, err = s.records.Get(c.Request().Context(), id)
-	}
+	rec, _, err := s.records.Get(c.Request().Context(), id)
 	switch {
 	case errors.Is(err, jobs.ErrNotFound):
 		return unknownChange()
 	case err != nil:
 		s.logger.Error("read change failed", "change_id", id, "error", err)
 		return unavailable()
+	}
+	if wait > 0 && !rec.State.Terminal() {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
+		defer cancel()
+		// When the wait runs out, the latest value seen is the answer.
+		if latest, werr := s.records.WaitTerminal(ctx, id); werr == nil || latest.ID != "" {
+			rec = latest
+		}
 	}
 	return c.JSON(http.StatusOK, rec)
 }

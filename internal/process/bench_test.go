@@ -118,8 +118,15 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 	b.Cleanup(terms.Close)
 	hc := benchrun.NewHTTPClient(benchClients)
 	b.Cleanup(hc.CloseIdleConnections)
+	fast, err := benchrun.NewFastIntake(apiSrv.URL, benchToken, 2*benchClients)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fast.Close)
 	return &benchStack{js: js, target: benchrun.Target{
+		Submit:    fast,
 		Intake:    &benchrun.Intake{BaseURL: apiSrv.URL, Token: benchToken, HTTP: hc},
+		CPU:       func() map[string]time.Duration { return map[string]time.Duration{"self": benchrun.SelfCPU()} },
 		Raw:       benchrun.RawPublisher{JS: js},
 		Terminals: terms,
 		Resources: ids,
@@ -130,7 +137,10 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 // JetStream publish of the same change messages, both closed loop with 64
 // concurrent clients on the same NATS server, in alternating rounds. b.N is
 // the number of requests of each kind, so ns/op is per raw publish plus
-// intake request; the figures are intake_req/s, raw_pub/s and their ratio.
+// intake request; the figures are intake_req/s, raw_pub/s and their ratio,
+// and the CPU the whole process used per operation of each kind. The intake
+// is driven by a minimal keep-alive HTTP/1.1 client (benchrun.FastIntake) so
+// that the load generator takes as little as possible of the shared CPU.
 func BenchmarkIntake(b *testing.B) {
 	st := newBenchStack(b, false)
 	ctx := b.Context()
@@ -149,6 +159,9 @@ func BenchmarkIntake(b *testing.B) {
 	b.ReportMetric(cmp.IntakeRate(), "intake_req/s")
 	b.ReportMetric(cmp.RawRate(), "raw_pub/s")
 	b.ReportMetric(cmp.Ratio(), "intake/raw")
+	// CPU of the whole process (NATS, api, load generator) per operation.
+	b.ReportMetric(float64(cmp.Intake.TotalCPUPerOp().Microseconds()), "intake_cpu_us/req")
+	b.ReportMetric(float64(cmp.Raw.TotalCPUPerOp().Microseconds()), "raw_cpu_us/pub")
 }
 
 // BenchmarkIntakeLatency sends b.N PATCHes at a fixed 1,000/s (open loop)
@@ -182,6 +195,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 	b.ReportMetric(tp.Rate(), "changes/s")
 	b.ReportMetric(tp.Submit.Rate(), "submit_req/s")
+	b.ReportMetric(float64(tp.CPU["self"].Microseconds())/float64(b.N), "cpu_us/change")
 }
 
 // BenchmarkEndToEndLatency sends b.N changes at a fixed 200/s (open loop)

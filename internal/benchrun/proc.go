@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Memory is a process's resident memory from /proc/<pid>/status, in bytes.
@@ -55,3 +56,32 @@ func ReadMemory(pid int) (Memory, error) {
 
 // MiB converts bytes to mebibytes.
 func MiB(b int64) float64 { return float64(b) / (1 << 20) }
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on every
+// mainstream Linux architecture).
+const clockTicks = 100
+
+// ReadCPU reads the user plus system CPU time pid has used, all threads
+// included, from /proc/<pid>/stat (10 ms resolution).
+func ReadCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields resume after ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: malformed times", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
