@@ -312,4 +312,3 @@ func TestClusterSurvivesAStreamLeaderStepDown(t *testing.T) {
 	})
 	cs.check(order, ids)
 }
-
