@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/change"
@@ -19,20 +18,7 @@ import (
 // startJetStream runs a real embedded NATS server with Patchbay's topology.
 func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	s, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, js := natsembed.StartTB(t)
 	topo := jobs.DefaultTopology()
 	topo.Partitions = 2
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

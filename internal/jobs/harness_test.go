@@ -16,21 +16,7 @@ import (
 // startNATS starts a real embedded JetStream server for one test.
 func startNATS(t testing.TB) (*server.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	s, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, nc, js
+	return natsembed.StartTB(t)
 }
 
 func ensureTopology(t testing.TB, js jetstream.JetStream, partitions int) jobs.Topology {
