@@ -35,8 +35,10 @@ func (r Result) TotalCPUPerOp() time.Duration {
 		return 0
 	}
 	var sum time.Duration
-	for _, v := range r.CPU {
-		sum += v
+	for k, v := range r.CPU {
+		if k != Machine {
+			sum += v
+		}
 	}
 	return sum / time.Duration(r.Done)
 }

@@ -3,6 +3,7 @@ package benchrun
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -28,14 +29,49 @@ func (t Target) measure(f func() Result) Result {
 	if t.CPU == nil {
 		return f()
 	}
-	before := t.CPU()
+	before := t.snapshot()
 	r := f()
-	after := t.CPU()
-	r.CPU = map[string]time.Duration{}
-	for k, v := range after {
-		r.CPU[k] = v - before[k]
-	}
+	r.CPU = t.snapshot().since(before)
 	return r
+}
+
+// Machine is the key of the whole machine's busy CPU time in CPU maps.
+const Machine = "(machine)"
+
+type cpuSnapshot map[string]time.Duration
+
+func (t Target) snapshot() cpuSnapshot {
+	s := cpuSnapshot(t.CPU())
+	if busy, ok := MachineBusy(); ok {
+		s[Machine] = busy
+	}
+	return s
+}
+
+func (s cpuSnapshot) since(before cpuSnapshot) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for k, v := range s {
+		if b, ok := before[k]; ok {
+			out[k] = v - b
+		}
+	}
+	return out
+}
+
+// OtherCores is how many cores, on average over elapsed, processes other
+// than the measured ones kept busy (the noise of a shared machine); -1 when
+// unknown.
+func OtherCores(cpu map[string]time.Duration, elapsed time.Duration) float64 {
+	machine, ok := cpu[Machine]
+	if !ok || elapsed <= 0 {
+		return -1
+	}
+	for k, v := range cpu {
+		if k != Machine {
+			machine -= v
+		}
+	}
+	return max(machine.Seconds()/elapsed.Seconds(), 0)
 }
 
 func (t Target) resource(i int) string { return t.Resources[i%len(t.Resources)] }
@@ -171,6 +207,11 @@ type Throughput struct {
 	Submit Result
 	// Elapsed is from the first PATCH to the last terminal event.
 	Elapsed time.Duration
+	// FirstTerminal is from the first PATCH to the first terminal event.
+	FirstTerminal time.Duration
+	// SteadyRate is terminal events per second between the 10th and the
+	// 90th percentile of their arrival (no warm-up, no tail).
+	SteadyRate float64
 	// CPU is the CPU time of each measured process from the first PATCH to
 	// the last terminal event (a few milliseconds after it).
 	CPU map[string]time.Duration
@@ -188,9 +229,9 @@ func (t Throughput) Rate() float64 {
 // can, while the workers run, and waits (up to wait) for every terminal event.
 func EndToEndThroughput(ctx context.Context, t Target, clients, n int, wait time.Duration) (Throughput, error) {
 	ids := make([]string, n)
-	var cpu0 map[string]time.Duration
+	var cpu0 cpuSnapshot
 	if t.CPU != nil {
-		cpu0 = t.CPU()
+		cpu0 = t.snapshot()
 	}
 	start := time.Now()
 	sub := ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
@@ -204,13 +245,19 @@ func EndToEndThroughput(ctx context.Context, t Target, clients, n int, wait time
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	last, states, err := t.Terminals.WaitAll(wctx, ids)
-	out.States, out.Elapsed = states, last.Sub(start)
-	if t.CPU != nil {
-		out.CPU = map[string]time.Duration{}
-		for k, v := range t.CPU() {
-			out.CPU[k] = v - cpu0[k]
+	at, states, err := t.Terminals.WaitAll(wctx, ids)
+	out.States = states
+	slices.SortFunc(at, time.Time.Compare)
+	if len(at) > 0 {
+		out.FirstTerminal, out.Elapsed = at[0].Sub(start), at[len(at)-1].Sub(start)
+	}
+	if lo, hi := len(at)/10, len(at)*9/10; hi > lo+1 {
+		if d := at[hi-1].Sub(at[lo]); d > 0 {
+			out.SteadyRate = float64(hi-1-lo) / d.Seconds()
 		}
+	}
+	if t.CPU != nil {
+		out.CPU = t.snapshot().since(cpu0)
 	}
 	if err != nil {
 		return out, fmt.Errorf("waiting for terminal events (%d of %d seen): %w", states["succeeded"]+states["failed"], n, err)
@@ -236,27 +283,10 @@ type PacedEndToEnd struct {
 func EndToEndAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight int, longPoll bool, wait time.Duration) (PacedEndToEnd, error) {
 	var ev, poll Latencies
 	states := make([]string, n)
-	res := OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, _ time.Time) error {
-		id, err := t.Submit.PatchPeering(ctx, t.resource(i), PeeringBody(i))
-		if err != nil {
-			return err
-		}
-		accepted := time.Now()
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		if longPoll {
-			if _, err := t.Intake.WaitTerminal(wctx, id); err != nil {
-				return err
-			}
-			poll.Add(time.Since(accepted))
-		}
-		term, err := t.Terminals.Wait(wctx, id)
-		if err != nil {
-			return err
-		}
-		ev.Add(max(term.At.Sub(accepted), 0))
-		states[i] = term.State
-		return nil
+	res := t.measure(func() Result {
+		return OpenLoop(ctx, rate, n, maxInFlight, func(ctx context.Context, i int, _ time.Time) error {
+			return endToEndOne(ctx, t, i, longPoll, wait, &ev, &poll, states)
+		})
 	})
 	out := PacedEndToEnd{Rate: rate, Event: ev.Summary(), Poll: poll.Summary(), States: map[string]int{}, Result: res}
 	for _, s := range states {
@@ -268,4 +298,29 @@ func EndToEndAtRate(ctx context.Context, t Target, rate float64, n, maxInFlight 
 		return out, fmt.Errorf("paced end to end: %d errors, first: %w", res.Errors, res.FirstErr)
 	}
 	return out, nil
+}
+
+// endToEndOne submits change i and waits for its terminal event (and, with
+// longPoll, for GET ?wait= to report it terminal).
+func endToEndOne(ctx context.Context, t Target, i int, longPoll bool, wait time.Duration, ev, poll *Latencies, states []string) error {
+	id, err := t.Submit.PatchPeering(ctx, t.resource(i), PeeringBody(i))
+	if err != nil {
+		return err
+	}
+	accepted := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if longPoll {
+		if _, err := t.Intake.WaitTerminal(wctx, id); err != nil {
+			return err
+		}
+		poll.Add(time.Since(accepted))
+	}
+	term, err := t.Terminals.Wait(wctx, id)
+	if err != nil {
+		return err
+	}
+	ev.Add(max(term.At.Sub(accepted), 0))
+	states[i] = term.State
+	return nil
 }

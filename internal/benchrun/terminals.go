@@ -93,21 +93,20 @@ func (t *Terminals) Wait(ctx context.Context, id string) (Terminal, error) {
 	}
 }
 
-// WaitAll waits for the terminal event of every id and returns the latest
-// arrival and how many ended in each state.
-func (t *Terminals) WaitAll(ctx context.Context, ids []string) (last time.Time, states map[string]int, err error) {
+// WaitAll waits for the terminal event of every id and returns the arrival
+// times (in the order of ids) and how many ended in each state.
+func (t *Terminals) WaitAll(ctx context.Context, ids []string) (at []time.Time, states map[string]int, err error) {
 	states = map[string]int{}
+	at = make([]time.Time, 0, len(ids))
 	for _, id := range ids {
 		term, err := t.Wait(ctx, id)
 		if err != nil {
-			return last, states, err
+			return at, states, err
 		}
 		states[term.State]++
-		if term.At.After(last) {
-			last = term.At
-		}
+		at = append(at, term.At)
 	}
-	return last, states, nil
+	return at, states, nil
 }
 
 // Close unsubscribes.

@@ -22,6 +22,8 @@ type Request struct {
 	Status int
 	// RequestID is the X-Request-Id sent, "" while in flight.
 	RequestID string
+	// TraceParent is the W3C traceparent header received, "" without one.
+	TraceParent string
 }
 
 // Stats counts requests.
@@ -41,7 +43,8 @@ type Stats struct {
 
 // logStart records a request on arrival, so the log is in arrival order.
 func (s *Server) logStart(r *http.Request, body []byte, label string, start time.Time) *Request {
-	e := &Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Credential: label, Start: start}
+	e := &Request{Method: r.Method, Path: r.URL.EscapedPath(), Body: body, Credential: label, Start: start,
+		TraceParent: r.Header.Get("traceparent")}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Total++

@@ -96,6 +96,15 @@ func TestNewRecord(t *testing.T) {
 				RequestedBy: "bot", AcceptedAt: at.Add(time.Hour), Generation: 3,
 			},
 		},
+		{
+			name: "with the audit fields",
+			msg: change.Message{
+				ID: "chg_cccccccccccccccccccccccccc", Operation: "networking.v1.peerings.update",
+				Resource:    change.Resource{Kind: "Peering", ID: "p-2", Path: "/networking/v1/peerings/p-2"},
+				Body:        json.RawMessage(`{"spec":{"environment":{"id":"env-2"}}}`),
+				RequestedBy: "jira", ClientAddress: "203.0.113.7", Reason: "rename for OPS-42", Ticket: "OPS-42", AcceptedAt: at,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +113,7 @@ func TestNewRecord(t *testing.T) {
 			want := change.Record{
 				ID: tt.msg.ID, State: change.StateQueued, Operation: tt.msg.Operation, Resource: tt.msg.Resource,
 				RequestedBy: tt.msg.RequestedBy, IdempotencyKey: tt.msg.IdempotencyKey,
+				ClientAddress: tt.msg.ClientAddress, Reason: tt.msg.Reason, Ticket: tt.msg.Ticket,
 				AcceptedAt: tt.msg.AcceptedAt, QueuedAt: tt.msg.AcceptedAt, UpdatedAt: tt.msg.AcceptedAt,
 				Attempts: []change.Attempt{}, Generation: tt.msg.Generation,
 			}
@@ -116,7 +126,7 @@ func TestNewRecord(t *testing.T) {
 			}
 			// The record never carries the request body (it may hold secrets),
 			// and attempts encode as [] rather than null.
-			if strings.Contains(string(b), "SECRET") || strings.Contains(string(b), "env-1") {
+			if strings.Contains(string(b), "SECRET") || strings.Contains(string(b), "env-1") || strings.Contains(string(b), "env-2") {
 				t.Fatalf("record JSON carries the body: %s", b)
 			}
 			var m map[string]json.RawMessage
@@ -126,7 +136,11 @@ func TestNewRecord(t *testing.T) {
 			if string(m["attempts"]) != "[]" {
 				t.Fatalf("attempts = %s, want []", m["attempts"])
 			}
-			for _, absent := range []string{"completed_at", "next_attempt_at", "result", "error", "retry_reason"} {
+			absentKeys := []string{"completed_at", "next_attempt_at", "result", "error", "retry_reason"}
+			if tt.msg.Reason == "" {
+				absentKeys = append(absentKeys, "client_address", "reason", "ticket")
+			}
+			for _, absent := range absentKeys {
 				if _, ok := m[absent]; ok {
 					t.Errorf("new record has %q: %s", absent, b)
 				}

@@ -53,11 +53,18 @@ type Attempt struct {
 // Record is the change record served by GET /v1/changes/{id} and carried as
 // the data of every result event. It never holds a secret.
 type Record struct {
-	ID             string    `json:"id"`
-	State          State     `json:"state"`
-	Operation      string    `json:"operation"`
-	Resource       Resource  `json:"resource"`
-	RequestedBy    string    `json:"requested_by"`
+	ID          string   `json:"id"`
+	State       State    `json:"state"`
+	Operation   string   `json:"operation"`
+	Resource    Resource `json:"resource"`
+	RequestedBy string   `json:"requested_by"`
+	// ClientAddress is the IP address the change was requested from (the
+	// TCP peer, or the client named by a trusted proxy's X-Forwarded-For).
+	ClientAddress string `json:"client_address,omitempty"`
+	// Reason and Ticket are the caller's X-Patchbay-Reason and
+	// X-Patchbay-Ticket, for the audit trail.
+	Reason         string    `json:"reason,omitempty"`
+	Ticket         string    `json:"ticket,omitempty"`
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	AcceptedAt     time.Time `json:"accepted_at"`
 	// QueuedAt is when the current generation was queued (AcceptedAt, or the
@@ -84,6 +91,9 @@ type Message struct {
 	Resource       Resource        `json:"resource"`
 	Body           json.RawMessage `json:"body"`
 	RequestedBy    string          `json:"requested_by"`
+	ClientAddress  string          `json:"client_address,omitempty"`
+	Reason         string          `json:"reason,omitempty"`
+	Ticket         string          `json:"ticket,omitempty"`
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 	AcceptedAt     time.Time       `json:"accepted_at"`
 	Generation     int             `json:"generation"`
@@ -97,6 +107,9 @@ func NewRecord(m Message) Record {
 		Operation:      m.Operation,
 		Resource:       m.Resource,
 		RequestedBy:    m.RequestedBy,
+		ClientAddress:  m.ClientAddress,
+		Reason:         m.Reason,
+		Ticket:         m.Ticket,
 		IdempotencyKey: m.IdempotencyKey,
 		AcceptedAt:     m.AcceptedAt,
 		QueuedAt:       m.AcceptedAt,

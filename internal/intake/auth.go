@@ -1,99 +1,87 @@
 package intake
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/patchbay/patchbay/internal/webhooksig"
 )
 
-// Callers are the intake's known callers, by token.
-type Callers struct {
-	callers []caller
-}
-
-type caller struct {
-	name string
-	hash [32]byte
-}
-
-// ErrCallers reports a malformed API_TOKENS value.
-var ErrCallers = errors.New("intake: invalid callers")
-
-// ParseCallers parses "name=token,name2=token2". Names must be unique, tokens
-// at least 16 characters. The tokens are kept only as SHA-256 hashes.
-func ParseCallers(spec string) (*Callers, error) {
-	cs := &Callers{}
-	seen := map[string]bool{}
-	for i, pair := range strings.Split(spec, ",") {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		name, token, ok := strings.Cut(pair, "=")
-		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
-		switch {
-		case !ok || name == "" || token == "":
-			return nil, fmt.Errorf("%w: entry %d is not name=token", ErrCallers, i+1)
-		case len(token) < 16:
-			return nil, fmt.Errorf("%w: token of caller %q is shorter than 16 characters", ErrCallers, name)
-		case seen[name]:
-			return nil, fmt.Errorf("%w: caller %q appears twice", ErrCallers, name)
-		}
-		seen[name] = true
-		cs.callers = append(cs.callers, caller{name: name, hash: sha256.Sum256([]byte(token))})
-	}
-	if len(cs.callers) == 0 {
-		return nil, fmt.Errorf("%w: no callers", ErrCallers)
-	}
-	return cs, nil
-}
-
-// Len is the number of callers.
-func (cs *Callers) Len() int { return len(cs.callers) }
-
-// Lookup returns the caller's name for a token, comparing in constant time
-// against every caller.
-func (cs *Callers) Lookup(token string) (string, bool) {
-	h := sha256.Sum256([]byte(token))
-	found := ""
-	for _, c := range cs.callers {
-		if subtle.ConstantTimeCompare(h[:], c.hash[:]) == 1 {
-			found = c.name
-		}
-	}
-	return found, found != ""
-}
-
+// callerKey holds the authenticated *Caller in the echo context.
 const callerKey = "patchbay.caller"
 
-// authenticate is the bearer-token middleware; it stores the caller's name.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.callers == nil { // explicitly insecure development mode
-			c.Set(callerKey, "anonymous")
+// authenticate is the authentication middleware. A request carries either
+// one Authorization: Bearer header or, where signed is true (the PATCH
+// routes), one X-Hub-Signature-256 header; never both. It stores the
+// *Caller for the handlers.
+func (s *Server) authenticate(signed bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if s.callers == nil { // explicitly insecure development mode
+				c.Set(callerKey, &Caller{Name: "anonymous", Scope: FullScope()})
+				return next(c)
+			}
+			h := c.Request().Header
+			auths, sigs := h.Values(echo.HeaderAuthorization), h.Values(webhooksig.HeaderSignature)
+			var caller *Caller
+			var err error
+			switch {
+			case len(auths) > 0 && len(sigs) > 0:
+				err = unauthenticated("send either Authorization: Bearer <token> or X-Hub-Signature-256, not both")
+			case len(sigs) > 0 && signed:
+				caller, err = s.verifySigned(c, sigs)
+			case len(sigs) > 0:
+				err = unauthenticated("signed requests are accepted only on the change routes; send Authorization: Bearer <token>")
+			default:
+				caller, err = s.bearer(auths)
+			}
+			if err != nil {
+				return err
+			}
+			c.Set(callerKey, caller)
 			return next(c)
 		}
-		scheme, token, ok := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return fail(http.StatusUnauthorized, "user_unauthenticated", "Authentication Required",
-				"send Authorization: Bearer <token>", "").withHeader("WWW-Authenticate", `Bearer realm="patchbay"`)
-		}
-		name, ok := s.callers.Lookup(strings.TrimSpace(token))
-		if !ok {
-			return fail(http.StatusUnauthorized, "user_unauthenticated", "Authentication Required",
-				"the bearer token is not valid", "").withHeader("WWW-Authenticate", `Bearer realm="patchbay", error="invalid_token"`)
-		}
-		c.Set(callerKey, name)
-		return next(c)
 	}
 }
 
-func callerOf(c echo.Context) string {
-	name, _ := c.Get(callerKey).(string)
-	return name
+// bearer authenticates the Authorization header values.
+func (s *Server) bearer(values []string) (*Caller, error) {
+	switch len(values) {
+	case 0:
+		return nil, unauthenticated("send Authorization: Bearer <token>")
+	case 1:
+	default:
+		return nil, unauthenticated("send exactly one Authorization header")
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, unauthenticated("send Authorization: Bearer <token>")
+	}
+	caller := s.callers.byToken(token)
+	if caller == nil {
+		return nil, fail(http.StatusUnauthorized, "user_unauthenticated", "Authentication Required",
+			"the bearer token is not valid", "").withHeader("WWW-Authenticate", `Bearer realm="patchbay", error="invalid_token"`)
+	}
+	return caller, nil
 }
+
+// unauthenticated is a 401 asking for credentials.
+func unauthenticated(detail string) *problem {
+	return fail(http.StatusUnauthorized, "user_unauthenticated", "Authentication Required", detail, "").
+		withHeader("WWW-Authenticate", `Bearer realm="patchbay"`)
+}
+
+// callerFrom returns the authenticated caller (set by authenticate).
+func callerFrom(c echo.Context) *Caller {
+	caller, _ := c.Get(callerKey).(*Caller)
+	if caller == nil {
+		return &Caller{Name: "unknown"}
+	}
+	return caller
+}
+
+// callerOf returns the authenticated caller's name.
+func callerOf(c echo.Context) string { return callerFrom(c).Name }

@@ -21,14 +21,19 @@ import (
 type operation struct {
 	op       client.Operation
 	validate func([]byte) error
+	// environment extracts the peering environment of a valid body, for
+	// callers scoped to environments; nil for kinds without one.
+	environment func([]byte) string
 }
 
 var (
-	peeringOp     = operation{op: client.UpdatePeering, validate: schema.ValidatePeeringUpdate}
+	peeringOp     = operation{op: client.UpdatePeering, validate: schema.ValidatePeeringUpdate, environment: peeringEnvironment}
 	integrationOp = operation{op: client.UpdateIntegration, validate: schema.ValidateIntegrationUpdate}
 )
 
-// patch returns the handler that queues one kind of change.
+// patch returns the handler that queues one kind of change. The path id is
+// checked first, then the caller's scope, the headers, the body, and last
+// the replay of a signed delivery.
 func (s *Server) patch(o operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
@@ -40,10 +45,21 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 		if err != nil {
 			return failParam(http.StatusUnprocessableEntity, "invalid_id", "Invalid Resource Id", err.Error(), "id")
 		}
-		key := c.Request().Header.Get("Idempotency-Key")
-		if len(key) > 255 || !printableASCII(key) {
+		caller := callerFrom(c)
+		switch {
+		case !caller.Scope.Allows(Permission(o.op)):
+			return forbidOperation(caller, Permission(o.op))
+		case !caller.Scope.AllowsResource(id):
+			return forbidResource(caller, o.op.Kind(), id)
+		}
+		key, ok := singleHeader(c.Request().Header, "Idempotency-Key")
+		if !ok || len(key) > 255 || !printableASCII(key) {
 			return failParam(http.StatusBadRequest, "invalid_idempotency_key", "Invalid Idempotency-Key",
 				"Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
+		}
+		who, err := s.auditOf(c)
+		if err != nil {
+			return err
 		}
 		body, err := s.readJSONBody(c)
 		if err != nil {
@@ -56,20 +72,33 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 			}
 			return fail(http.StatusBadRequest, "invalid_body", "Bad Request", "the body could not be validated", "")
 		}
+		if o.environment != nil && caller.Scope.restrictsEnvironments() && !caller.Scope.AllowsEnvironment(o.environment(body)) {
+			return forbidEnvironment(caller)
+		}
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, body); err != nil {
 			return fail(http.StatusBadRequest, "malformed_json", "Bad Request", "the body is not valid JSON", "")
 		}
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.EnqueueTimeout)
 		defer cancel()
+		forget, err := s.rememberDelivery(ctx, c, caller)
+		if err != nil {
+			return err
+		}
 		rec, created, err := s.queue.Enqueue(ctx, jobs.Request{
 			Operation:      string(o.op),
 			Resource:       change.Resource{Kind: o.op.Kind(), ID: id, Path: path},
 			Body:           compact.Bytes(),
-			RequestedBy:    callerOf(c),
+			RequestedBy:    caller.Name,
 			IdempotencyKey: key,
 			TraceParent:    c.Request().Header.Get("traceparent"),
+			ClientAddress:  who.clientAddress,
+			Reason:         who.reason,
+			Ticket:         who.ticket,
 		})
+		if err != nil {
+			forget()
+		}
 		switch {
 		case errors.Is(err, jobs.ErrIdempotencyConflict):
 			return failParam(http.StatusConflict, "idempotency_key_reused", "Conflict",
@@ -89,10 +118,26 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 	}
 }
 
-// readJSONBody enforces the media type and the size limit.
+// peeringEnvironment returns spec.environment.id of a valid peering body.
+func peeringEnvironment(body []byte) string {
+	var b struct {
+		Spec struct {
+			Environment struct {
+				ID string `json:"id"`
+			} `json:"environment"`
+		} `json:"spec"`
+	}
+	_ = json.Unmarshal(body, &b) // the body is valid: the id is a string
+	return b.Spec.Environment.ID
+}
+
+// readJSONBody enforces the media type (exactly one Content-Type,
+// application/json, utf-8 if a charset is given) and the size limit. A
+// signed request's body was already read by verifySigned.
 func (s *Server) readJSONBody(c echo.Context) ([]byte, error) {
-	mt, params, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	if err != nil || mt != echo.MIMEApplicationJSON {
+	ct, ok := singleHeader(c.Request().Header, echo.HeaderContentType)
+	mt, params, err := mime.ParseMediaType(ct)
+	if !ok || err != nil || mt != echo.MIMEApplicationJSON {
 		return nil, fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
 			"send the body as Content-Type: application/json", "")
 	}
@@ -100,6 +145,14 @@ func (s *Server) readJSONBody(c echo.Context) ([]byte, error) {
 		return nil, fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
 			"only the utf-8 charset is accepted", "")
 	}
+	if raw, ok := c.Get(rawBodyKey).([]byte); ok {
+		return raw, nil
+	}
+	return s.readBody(c)
+}
+
+// readBody reads the body up to the size limit (413 beyond).
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	if c.Request().ContentLength > s.cfg.MaxBodyBytes {
 		return nil, tooLarge(s.cfg.MaxBodyBytes)
 	}

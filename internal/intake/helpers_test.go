@@ -33,11 +33,24 @@ type bundle struct {
 	srv     *intake.Server
 	js      jetstream.JetStream
 	records *jobs.Records
+	// deps built the server.
+	deps intake.Deps
 }
 
 // newBundle starts an embedded NATS server, sets up Patchbay's topology and
 // builds the intake with the callers jira and bot.
 func newBundle(t *testing.T, cfg intake.Config) *bundle {
+	t.Helper()
+	callers, err := intake.ParseCallers("jira=" + jiraToken + ",bot=" + botToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newBundleWith(t, cfg, callers, nil)
+}
+
+// newBundleWith builds the intake with the given callers and clock (nil:
+// time.Now), and the deliveries store for signed requests.
+func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time) *bundle {
 	t.Helper()
 	_, _, js := natsembed.StartTB(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -59,22 +72,25 @@ func newBundle(t *testing.T, cfg intake.Config) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	callers, err := intake.ParseCallers("jira=" + jiraToken + ",bot=" + botToken)
+	deliveries, err := jobs.NewDeliveries(ctx, js)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := intake.New(cfg, intake.Deps{
-		Queue:   queue,
-		Records: records,
-		Callers: callers,
-		Ready:   func(context.Context) error { return nil },
-		Metrics: m,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	deps := intake.Deps{
+		Deliveries: deliveries,
+		Now:        now,
+		Queue:      queue,
+		Records:    records,
+		Callers:    callers,
+		Ready:      func(context.Context) error { return nil },
+		Metrics:    m,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	srv, err := intake.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{srv: srv, js: js, records: records}
+	return &bundle{srv: srv, js: js, records: records, deps: deps}
 }
 
 // do serves one request in-process and returns the recorded response.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/webhooksig"
 )
 
 // Config tunes the intake.
@@ -26,6 +28,18 @@ type Config struct {
 	MaxWait time.Duration
 	// EnqueueTimeout bounds the JetStream work of one request (503 beyond).
 	EnqueueTimeout time.Duration
+	// RateLimit is every caller's intake limit (429 beyond) unless the
+	// caller has its own; a zero Rate means no limit.
+	RateLimit RateLimit
+	// MaxLongPolls caps concurrent ?wait= long-polls (default 256); beyond
+	// it, GET /v1/changes/{id} answers at once with the current record.
+	MaxLongPolls int
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when
+	// recording a change's client_address.
+	TrustedProxies []netip.Prefix
+	// MaxSignatureAge is how far X-Patchbay-Timestamp may be from the
+	// server's clock (default 5 minutes).
+	MaxSignatureAge time.Duration
 }
 
 // Deps are the intake's collaborators.
@@ -38,6 +52,11 @@ type Deps struct {
 	Ready   func(ctx context.Context) error
 	Metrics *metrics.Intake
 	Logger  *slog.Logger
+	// Deliveries remembers signed webhook deliveries (replay protection);
+	// required when a caller signs its requests.
+	Deliveries *jobs.Deliveries
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the intake's HTTP handler.
@@ -50,6 +69,11 @@ type Server struct {
 	metrics *metrics.Intake
 	logger  *slog.Logger
 	echo    *echo.Echo
+
+	deliveries *jobs.Deliveries
+	now        func() time.Time
+	limiter    *rateLimiter
+	longPolls  *longPolls
 }
 
 // New builds the intake.
@@ -66,8 +90,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.EnqueueTimeout <= 0 {
 		cfg.EnqueueTimeout = 5 * time.Second
 	}
+	if cfg.MaxLongPolls <= 0 {
+		cfg.MaxLongPolls = 256
+	}
+	if cfg.MaxSignatureAge <= 0 {
+		cfg.MaxSignatureAge = webhooksig.DefaultMaxSkew
+	}
+	if deps.Callers != nil && deps.Callers.HasSigners() && deps.Deliveries == nil {
+		return nil, errors.New("intake: callers sign their requests but no Deliveries store was given")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
 	s := &Server{cfg: cfg, queue: deps.Queue, records: deps.Records, callers: deps.Callers,
-		ready: deps.Ready, metrics: deps.Metrics, logger: deps.Logger}
+		ready: deps.Ready, metrics: deps.Metrics, logger: deps.Logger,
+		deliveries: deps.Deliveries, now: deps.Now, limiter: newRateLimiter(deps.Now), longPolls: newLongPolls(cfg.MaxLongPolls)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -79,10 +116,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/openapi.yaml", s.openapi)
 
 	// Per-route middleware (not a Group) so that a wrong method is a 405.
-	e.PATCH("/networking/v1/peerings/:id", s.patch(peeringOp), s.authenticate)
-	e.PATCH("/notifications/v1/integrations/:id", s.patch(integrationOp), s.authenticate)
-	e.GET("/v1/changes/:change_id", s.getChange, s.authenticate)
-	e.POST("/v1/changes/:change_id/retry", s.retryChange, s.authenticate)
+	// Authentication (bearer token, or a webhook signature on the change
+	// routes) runs first, then the caller's rate limit.
+	e.PATCH("/networking/v1/peerings/:id", s.patch(peeringOp), s.authenticate(true), s.rateLimit)
+	e.PATCH("/notifications/v1/integrations/:id", s.patch(integrationOp), s.authenticate(true), s.rateLimit)
+	e.GET("/v1/changes/:change_id", s.getChange, s.authenticate(false), s.rateLimit)
+	e.POST("/v1/changes/:change_id/retry", s.retryChange, s.authenticate(false), s.rateLimit)
 	s.echo = e
 	return s, nil
 }

@@ -19,6 +19,10 @@ func (s *Server) getChange(c echo.Context) error {
 	if !change.ValidID(id) {
 		return unknownChange()
 	}
+	caller := callerFrom(c)
+	if !caller.Scope.Allows(PermReadChanges) {
+		return forbidOperation(caller, PermReadChanges)
+	}
 	wait, err := parseWait(c.QueryParam("wait"), s.cfg.MaxWait)
 	if err != nil {
 		return failParam(http.StatusBadRequest, "invalid_wait", "Bad Request",
@@ -32,7 +36,18 @@ func (s *Server) getChange(c echo.Context) error {
 		s.logger.Error("read change failed", "change_id", id, "error", err)
 		return unavailable()
 	}
+	if !caller.Scope.AllowsResource(rec.Resource.ID) {
+		return forbidResource(caller, rec.Resource.Kind, rec.Resource.ID)
+	}
 	if wait > 0 && !rec.State.Terminal() {
+		release, ok := s.longPolls.acquire()
+		if !ok {
+			// Too many long-polls: answer now, as if the wait had run out.
+			c.Response().Header().Set(HeaderLongPoll, "skipped")
+			c.Response().Header().Set("Retry-After", "1")
+			return c.JSON(http.StatusOK, rec)
+		}
+		defer release()
 		ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
 		defer cancel()
 		// When the wait runs out, the latest value seen is the answer.
@@ -49,8 +64,15 @@ func (s *Server) retryChange(c echo.Context) error {
 	if !change.ValidID(id) {
 		return unknownChange()
 	}
+	caller := callerFrom(c)
+	if !caller.Scope.Allows(PermRetryChanges) {
+		return forbidOperation(caller, PermRetryChanges)
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.EnqueueTimeout)
 	defer cancel()
+	if err := s.authorizeRetry(ctx, caller, id); err != nil {
+		return err
+	}
 	rec, err := s.queue.Retry(ctx, id, c.Request().Header.Get("traceparent"))
 	switch {
 	case errors.Is(err, jobs.ErrNotFound):
@@ -62,9 +84,41 @@ func (s *Server) retryChange(c echo.Context) error {
 		s.logger.Error("retry failed", "change_id", id, "error", err)
 		return unavailable()
 	}
-	s.logger.Info("change re-queued", "change_id", id, "generation", rec.Generation, "requested_by", callerOf(c))
+	s.logger.Info("change re-queued", "change_id", id, "operation", rec.Operation, "resource", rec.Resource.Path,
+		"generation", rec.Generation, "requested_by", callerOf(c))
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/changes/"+rec.ID)
 	return c.JSON(http.StatusAccepted, rec)
+}
+
+// authorizeRetry checks that the change is within the caller's scope: its
+// operation, its resource and, for a caller scoped to environments, the
+// environment of the peering (read from the kept request body).
+func (s *Server) authorizeRetry(ctx context.Context, caller *Caller, id string) error {
+	rec, _, err := s.records.Get(ctx, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return unknownChange()
+	case err != nil:
+		s.logger.Error("read change failed", "change_id", id, "error", err)
+		return unavailable()
+	case !caller.Scope.Allows(Permission(rec.Operation)):
+		return forbidOperation(caller, Permission(rec.Operation))
+	case !caller.Scope.AllowsResource(rec.Resource.ID):
+		return forbidResource(caller, rec.Resource.Kind, rec.Resource.ID)
+	case !caller.Scope.restrictsEnvironments() || rec.Operation != string(PermUpdatePeering):
+		return nil
+	}
+	body, err := s.records.Payload(ctx, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return nil // not failed (no body kept): Retry answers 409
+	case err != nil:
+		s.logger.Error("read change payload failed", "change_id", id, "error", err)
+		return unavailable()
+	case !caller.Scope.AllowsEnvironment(peeringEnvironment(body)):
+		return forbidEnvironment(caller)
+	}
+	return nil
 }
 
 func unknownChange() *problem {

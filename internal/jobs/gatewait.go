@@ -11,6 +11,10 @@ import (
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
+// RetryReasonGate is the retries_total reason of a change handed back
+// because the fleet-wide rate-limit gate was closed (or its next slot too far).
+const RetryReasonGate = "rate_limit_gate"
+
 // passGate waits for the fleet-wide rate-limit gate. Short waits (a
 // reserved slot within the gate's horizon) are slept here, holding only this
 // lane; a longer wait hands the change back to JetStream with a delay, so no
@@ -55,7 +59,7 @@ func (w *Worker) passGate(ctx context.Context, msg jetstream.Msg, cur current, t
 	if err := w.deps.Events.Publish(ctx, cur.rec, traceparent); err != nil {
 		return false, err
 	}
-	w.deps.Metrics.Retries.WithLabelValues("rate_limit_gate").Inc()
+	w.deps.Metrics.Retries.WithLabelValues(RetryReasonGate).Inc()
 	log.Info("rate-limit gate closed; change handed back", "wait", wait)
 	return true, msg.NakWithDelay(wait)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/patchbay/patchbay/internal/client"
 	"github.com/patchbay/patchbay/internal/redact"
 	"github.com/patchbay/patchbay/internal/retry"
+	"github.com/patchbay/patchbay/internal/tracectx"
 )
 
 // current is a record with the revision it was read or written at.
@@ -35,7 +36,12 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log := w.deps.Logger.With("change_id", m.ID, "operation", m.Operation, "resource", m.Resource.Path)
-	traceparent := msg.Headers().Get(TraceHeader)
+	// Only a well-formed W3C traceparent travels on (to the upstream call
+	// and the result events).
+	traceparent := tracectx.Clean(msg.Headers().Get(TraceHeader))
+	if id := tracectx.TraceID(traceparent); id != "" {
+		log = log.With("trace_id", id)
+	}
 	if err := w.apply(ctx, msg, m, traceparent, log); err != nil {
 		// Infrastructure trouble (NATS): leave the message unacked; it comes
 		// back after AckWait and the record tells the next worker where we were.
@@ -81,8 +87,11 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 		return err
 	}
 
-	resp, callErr := w.call(ctx, op, m)
+	resp, callErr := w.call(client.WithTraceParent(ctx, traceparent), op, m)
 	if resp != nil {
+		if resp.RateLimit.HasRemaining {
+			w.deps.Metrics.SetRateLimitRemaining(resp.RateLimit.Remaining)
+		}
 		// Tell the fleet first: a 429 must stop the other workers at once.
 		if err := w.deps.Gate.Observe(ctx, w.deps.Upstream.CredentialID(), resp.Status, resp.RateLimit, w.cfg.Policy.DefaultRateLimitWait); err != nil {
 			log.Warn("rate-limit gate not updated", "error", err)
@@ -137,6 +146,10 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 	if err := w.deps.Events.Publish(ctx, cur.rec, traceparent); err != nil {
 		return err
 	}
+	if attempt.Error != nil {
+		// The code only: details may echo request data.
+		log = log.With("error_code", attempt.Error.Code)
+	}
 	if decision.Outcome == retry.Retry {
 		w.deps.Metrics.Retries.WithLabelValues(decision.Reason).Inc()
 		log.Info("change will be retried", "reason", decision.Reason, "wait", decision.Wait)
@@ -145,7 +158,14 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 	outcome := string(cur.rec.State)
 	w.deps.Metrics.Completed.WithLabelValues(m.Operation, outcome).Inc()
 	w.deps.Metrics.EndToEnd.WithLabelValues(m.Operation, outcome).Observe(done.Sub(cur.rec.AcceptedAt).Seconds())
-	log.Info("change completed", "state", outcome)
+	if decision.Outcome == retry.Fail {
+		if decision.GaveUp != "" {
+			log = log.With("gave_up", decision.GaveUp)
+		}
+		log.Warn("change failed", "state", outcome)
+	} else {
+		log.Info("change completed", "state", outcome)
+	}
 	return msg.Ack()
 }
 
@@ -237,7 +257,7 @@ func fillAttempt(a *change.Attempt, resp *client.Response, err error) {
 	} else if resp == nil {
 		ae.Code = "connection_error"
 	}
-	ae.Detail = redact.Strings(ae.Detail)
+	ae.Code, ae.Detail = redact.Text(ae.Code), redact.Text(ae.Detail)
 	a.Error = ae
 }
 
@@ -246,17 +266,17 @@ func failure(resp *client.Response, err error, d retry.Decision, attempts int) *
 	if d.GaveUp != "" {
 		return &apierror.Error{
 			Status: "503", Code: d.GaveUp, Title: "Gave up retrying",
-			Detail: fmt.Sprintf("gave up after %d attempts (%s); last error: %v", attempts, d.GaveUp, err),
+			Detail: redact.Text(fmt.Sprintf("gave up after %d attempts (%s); last error: %v", attempts, d.GaveUp, err)),
 		}
 	}
 	if resp != nil && len(resp.Errors) > 0 {
-		e := resp.Errors[0]
+		e := redact.APIError(resp.Errors[0])
 		if e.Status == "" {
 			e.Status = strconv.Itoa(resp.Status)
 		}
 		return &e
 	}
-	e := &apierror.Error{Code: "upstream_error", Title: "Upstream request failed", Detail: fmt.Sprint(err)}
+	e := &apierror.Error{Code: "upstream_error", Title: "Upstream request failed", Detail: redact.Text(fmt.Sprint(err))}
 	if resp != nil {
 		e.Status = strconv.Itoa(resp.Status)
 	}

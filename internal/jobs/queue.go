@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/tracectx"
 )
 
 // Errors of the queue that callers decide on.
@@ -26,7 +27,7 @@ var (
 )
 
 // TraceHeader carries the W3C trace context through the queue.
-const TraceHeader = "traceparent"
+const TraceHeader = tracectx.Header
 
 // Request is a validated change request to enqueue.
 type Request struct {
@@ -36,6 +37,10 @@ type Request struct {
 	RequestedBy    string
 	IdempotencyKey string
 	TraceParent    string
+	// ClientAddress, Reason and Ticket are the audit trail (see change.Record).
+	ClientAddress string
+	Reason        string
+	Ticket        string
 }
 
 // Queue is the intake side: it makes accepted changes durable.
@@ -111,6 +116,7 @@ func (q *Queue) Enqueue(ctx context.Context, req Request) (change.Record, bool, 
 	msg := change.Message{
 		ID: id, Operation: req.Operation, Resource: req.Resource, Body: req.Body,
 		RequestedBy: req.RequestedBy, IdempotencyKey: req.IdempotencyKey, AcceptedAt: acceptedAt,
+		ClientAddress: req.ClientAddress, Reason: req.Reason, Ticket: req.Ticket,
 	}
 	if err := q.publish(ctx, msg, req.TraceParent); err != nil {
 		if idemRev != 0 {
@@ -167,6 +173,7 @@ func (q *Queue) Retry(ctx context.Context, id, traceparent string) (change.Recor
 	msg := change.Message{
 		ID: rec.ID, Operation: rec.Operation, Resource: rec.Resource, Body: body,
 		RequestedBy: rec.RequestedBy, IdempotencyKey: rec.IdempotencyKey, AcceptedAt: rec.AcceptedAt,
+		ClientAddress: rec.ClientAddress, Reason: rec.Reason, Ticket: rec.Ticket,
 		Generation: rec.Generation,
 	}
 	if err := q.publish(ctx, msg, traceparent); err != nil {
@@ -185,8 +192,9 @@ func (q *Queue) publish(ctx context.Context, msg change.Message, traceparent str
 	m := nats.NewMsg(ChangeSubject(msg.Resource))
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, msg.ID+".g"+strconv.Itoa(msg.Generation))
-	if traceparent != "" {
-		m.Header.Set(TraceHeader, traceparent)
+	// A malformed traceparent is dropped here, never propagated.
+	if tp := tracectx.Clean(traceparent); tp != "" {
+		m.Header.Set(TraceHeader, tp)
 	}
 	if _, err := q.js.PublishMsg(ctx, m); err != nil {
 		return fmt.Errorf("jobs: enqueue %s: %w", msg.ID, err)

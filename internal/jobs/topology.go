@@ -23,6 +23,7 @@ const (
 	RecordsBucket     = "patchbay_changes"
 	IdempotencyBucket = "patchbay_idempotency"
 	PayloadsBucket    = "patchbay_payloads"
+	DeliveriesBucket  = "patchbay_deliveries"
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -44,6 +45,9 @@ type Topology struct {
 	RecordTTL time.Duration
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (>= 24h).
 	IdempotencyTTL time.Duration
+	// DeliveryTTL is how long a signed webhook's delivery id is remembered
+	// to refuse a replay (GitHub lets a delivery be redelivered for 3 days).
+	DeliveryTTL time.Duration
 	// EventsMaxAge is how long result events are kept.
 	EventsMaxAge time.Duration
 	// EventsDuplicateWindow is the de-duplication window of the events stream.
@@ -58,6 +62,7 @@ func DefaultTopology() Topology {
 		AckWait:               30 * time.Second,
 		RecordTTL:             7 * 24 * time.Hour,
 		IdempotencyTTL:        48 * time.Hour,
+		DeliveryTTL:           72 * time.Hour,
 		EventsMaxAge:          7 * 24 * time.Hour,
 		EventsDuplicateWindow: 10 * time.Minute,
 	}
@@ -77,6 +82,8 @@ func (t Topology) Validate() error {
 		return fmt.Errorf("%w: ack wait %s below 1s", ErrTopology, t.AckWait)
 	case t.IdempotencyTTL < 24*time.Hour:
 		return fmt.Errorf("%w: idempotency TTL %s below 24h", ErrTopology, t.IdempotencyTTL)
+	case t.DeliveryTTL < time.Hour:
+		return fmt.Errorf("%w: delivery TTL %s below 1h", ErrTopology, t.DeliveryTTL)
 	}
 	return nil
 }
@@ -146,6 +153,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: PayloadsBucket, Description: "Patchbay request bodies of failed changes (for retry)", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: ratelimit.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
@@ -170,7 +178,7 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("jobs: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ratelimit.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, ratelimit.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("jobs: bucket %s: %w", b, err)
 		}

@@ -39,6 +39,13 @@ func NewIntake(reg prometheus.Registerer) (*Intake, error) {
 	return m, register(reg, m.Requests, m.RequestDuration, m.Accepted)
 }
 
+// Preset exports the accepted counter of every operation at zero.
+func (m *Intake) Preset(operations []string) {
+	for _, op := range operations {
+		m.Accepted.WithLabelValues(op)
+	}
+}
+
 // Worker holds the worker's collectors.
 type Worker struct {
 	Completed        *prometheus.CounterVec
@@ -47,6 +54,10 @@ type Worker struct {
 	UpstreamDuration *prometheus.HistogramVec
 	Retries          *prometheus.CounterVec
 	GateWait         prometheus.Histogram
+	// RateLimitRemaining is the last X-RateLimit-Remaining seen by this
+	// worker. It has no labels (one credential per worker) and is exported
+	// only once a response carried the header; see SetRateLimitRemaining.
+	RateLimitRemaining *prometheus.GaugeVec
 }
 
 // NewWorker creates and registers the worker collectors.
@@ -79,8 +90,57 @@ func NewWorker(reg prometheus.Registerer) (*Worker, error) {
 			Help:    "Time a change waited in-line for its slot at the fleet-wide rate-limit gate.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
+		RateLimitRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "ratelimit", Name: "remaining_requests",
+			Help: "Last X-RateLimit-Remaining the upstream reported to this worker (requests left in the window).",
+		}, nil),
 	}
-	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries, m.GateWait)
+	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries, m.GateWait, m.RateLimitRemaining)
+}
+
+// Outcomes of a change, the values of the outcome label.
+const (
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+)
+
+// Preset exports every operation x outcome of the completed counter, and
+// every retry reason, at zero, so that rate() and increase() see the first
+// change and alerts can tell "nothing completed" from "no series".
+func (m *Worker) Preset(operations, retryReasons []string) {
+	for _, op := range operations {
+		for _, outcome := range []string{OutcomeSucceeded, OutcomeFailed} {
+			m.Completed.WithLabelValues(op, outcome)
+		}
+	}
+	for _, r := range retryReasons {
+		m.Retries.WithLabelValues(r)
+	}
+}
+
+// SetRateLimitRemaining records the last X-RateLimit-Remaining seen.
+func (m *Worker) SetRateLimitRemaining(n int) {
+	m.RateLimitRemaining.WithLabelValues().Set(float64(n))
+}
+
+// NewGateClosed registers patchbay_ratelimit_gate_closed, 1 while the
+// fleet-wide rate-limit gate forbids sending (a Retry-After or an exhausted
+// window) and 0 otherwise. closed is called at every scrape and must be
+// cheap: it reads the gate's local, watched view.
+func NewGateClosed(reg prometheus.Registerer, closed func() bool) error {
+	if closed == nil {
+		return fmt.Errorf("metrics: nil gate view")
+	}
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Subsystem: "ratelimit", Name: "gate_closed",
+		Help: "1 while the fleet-wide rate-limit gate is closed (Retry-After or an exhausted window), else 0.",
+	}, func() float64 {
+		if closed() {
+			return 1
+		}
+		return 0
+	})
+	return register(reg, g)
 }
 
 func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/patchbay/patchbay/internal/intake"
 	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/redact"
 )
 
 // API is an assembled api process: the intake handler and its NATS connection.
@@ -25,21 +26,14 @@ type API struct {
 // NewAPI validates cfg, connects to NATS, makes sure the streams and buckets
 // exist (waiting for NATS if needed) and builds the intake.
 func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometheus.Registerer) (*API, error) {
-	var callers *intake.Callers
-	switch {
-	case cfg.APITokens != "":
-		cs, err := intake.ParseCallers(cfg.APITokens)
-		if err != nil {
-			return nil, fmt.Errorf("API_TOKENS: %w", err)
-		}
-		callers = cs
-	case !cfg.InsecureAuth:
-		return nil, errors.New("API_TOKENS: no callers configured; set API_TOKENS=name=token,... (or PATCHBAY_INSECURE_NO_AUTH=true for local development only)")
-	default:
-		logger.Warn("PATCHBAY_INSECURE_NO_AUTH is set: the intake accepts requests without a token")
+	logger = redact.NewLogger(logger, apiSecrets(cfg)...)
+	callers, err := apiCallers(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.MaxBodyBytes < 1024 || cfg.MaxBodyBytes > 10<<20 {
-		return nil, fmt.Errorf("MAX_BODY_BYTES: %d not in 1024..10485760", cfg.MaxBodyBytes)
+	icfg, err := intakeConfig(cfg)
+	if err != nil {
+		return nil, err
 	}
 	topo := cfg.NATS.Topology()
 	if err := topo.Validate(); err != nil {
@@ -49,6 +43,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	if err != nil {
 		return nil, err
 	}
+	m.Preset(operations())
 	nc, js, err := jobs.Connect(cfg.NATS.URL, "patchbay-api", logger)
 	if err != nil {
 		return nil, fmt.Errorf("NATS_URL: %w", err)
@@ -67,8 +62,17 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	srv, err := intake.New(intake.Config{MaxBodyBytes: cfg.MaxBodyBytes}, intake.Deps{
-		Queue: queue, Records: records, Callers: callers, Metrics: m, Logger: logger,
+	if err := metrics.NewQueue(reg, jobs.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	deliveries, err := jobs.NewDeliveries(ctx, js)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	srv, err := intake.New(icfg, intake.Deps{
+		Queue: queue, Records: records, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
 		Ready: func(ctx context.Context) error {
 			if !nc.IsConnected() {
 				return errors.New("NATS is not connected")

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchbay/patchbay/internal/benchrun"
@@ -38,24 +36,16 @@ const (
 	benchSimSecret = "bench-secret-0123456789"
 )
 
-type benchStack struct {
-	target benchrun.Target
-	js     jetstream.JetStream
-}
-
 // newBenchStack starts NATS, the simulator and the api, and one worker when
-// worker is true.
-func newBenchStack(b *testing.B, worker bool) *benchStack {
+// worker is true, and returns them as a load target.
+func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	ns, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	// The benchmark's own connection (raw publishes, terminal events).
+	ns, nc, js := natsembed.StartTB(b)
 
 	sim, err := ccloudsim.New(ccloudsim.Options{Credentials: map[string]string{benchSimKey: benchSimSecret}, LogLimit: 1000})
 	if err != nil {
@@ -67,6 +57,7 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 	b.Cleanup(simSrv.Close)
 
 	natsCfg := process.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	// No per-caller intake limit (the zero value): one caller sends all the load.
 	api, err := process.NewAPI(ctx, process.APIConfig{
 		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,
 	}, logger, prometheus.NewRegistry())
@@ -102,15 +93,6 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 		b.Cleanup(func() { stop(); <-done; w.Close() })
 	}
 
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
 	terms, err := benchrun.WatchTerminals(nc)
 	if err != nil {
 		b.Fatal(err)
@@ -123,14 +105,14 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 		b.Fatal(err)
 	}
 	b.Cleanup(fast.Close)
-	return &benchStack{js: js, target: benchrun.Target{
+	return benchrun.Target{
 		Submit:    fast,
 		Intake:    &benchrun.Intake{BaseURL: apiSrv.URL, Token: benchToken, HTTP: hc},
 		CPU:       func() map[string]time.Duration { return map[string]time.Duration{"self": benchrun.SelfCPU()} },
 		Raw:       benchrun.RawPublisher{JS: js},
 		Terminals: terms,
 		Resources: ids,
-	}}
+	}
 }
 
 // BenchmarkIntake compares the intake (PATCH to 202) with a raw synchronous
@@ -142,16 +124,16 @@ func newBenchStack(b *testing.B, worker bool) *benchStack {
 // is driven by a minimal keep-alive HTTP/1.1 client (benchrun.FastIntake) so
 // that the load generator takes as little as possible of the shared CPU.
 func BenchmarkIntake(b *testing.B) {
-	st := newBenchStack(b, false)
+	t := newBenchStack(b, false)
 	ctx := b.Context()
 	if b.N >= 1000 {
-		if _, err := benchrun.CompareIntake(ctx, st.target, benchClients, 1, 500, 0); err != nil {
+		if _, err := benchrun.CompareIntake(ctx, t, benchClients, 1, 500, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
 	rounds := min(b.N, 4)
 	b.ResetTimer()
-	cmp, err := benchrun.CompareIntake(ctx, st.target, benchClients, rounds, b.N/rounds, 0)
+	cmp, err := benchrun.CompareIntake(ctx, t, benchClients, rounds, b.N/rounds, 0)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -162,14 +144,33 @@ func BenchmarkIntake(b *testing.B) {
 	// CPU of the whole process (NATS, api, load generator) per operation.
 	b.ReportMetric(float64(cmp.Intake.TotalCPUPerOp().Microseconds()), "intake_cpu_us/req")
 	b.ReportMetric(float64(cmp.Raw.TotalCPUPerOp().Microseconds()), "raw_cpu_us/pub")
+	reportOtherCores(b, cmp.Intake.CPU, cmp.Intake.Elapsed)
+}
+
+// BenchmarkIntakeClosedLoop is the intake alone, closed loop with 64
+// clients: a clean target for profiling the api side, e.g.
+//
+//	go test ./internal/process -run '^$' -bench IntakeClosedLoop -benchtime 20000x -cpuprofile cpu.out
+func BenchmarkIntakeClosedLoop(b *testing.B) {
+	t := newBenchStack(b, false)
+	b.ResetTimer()
+	res := benchrun.ClosedLoop(b.Context(), benchClients, b.N, func(ctx context.Context, i int) error {
+		_, err := t.Submit.PatchPeering(ctx, t.Resources[i%len(t.Resources)], benchrun.PeeringBody(i))
+		return err
+	})
+	b.StopTimer()
+	if res.Errors > 0 {
+		b.Fatalf("%d errors, first: %v", res.Errors, res.FirstErr)
+	}
+	b.ReportMetric(res.Rate(), "intake_req/s")
 }
 
 // BenchmarkIntakeLatency sends b.N PATCHes at a fixed 1,000/s (open loop)
 // and reports the latency from each request's scheduled time to its 202.
 func BenchmarkIntakeLatency(b *testing.B) {
-	st := newBenchStack(b, false)
+	t := newBenchStack(b, false)
 	b.ResetTimer()
-	p, err := benchrun.IntakeAtRate(b.Context(), st.target, benchIntakeRPS, b.N, 512)
+	p, err := benchrun.IntakeAtRate(b.Context(), t, benchIntakeRPS, b.N, 512)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -177,15 +178,16 @@ func BenchmarkIntakeLatency(b *testing.B) {
 	b.ReportMetric(benchrun.Ms(p.Latency.P50), "p50_ms")
 	b.ReportMetric(benchrun.Ms(p.Latency.P99), "p99_ms")
 	b.ReportMetric(benchrun.Ms(p.Latency.Max), "max_ms")
+	reportOtherCores(b, p.Result.CPU, p.Result.Elapsed)
 }
 
 // BenchmarkEndToEnd submits b.N changes over 256 peerings as fast as 64
 // clients can while one worker applies them, and reports succeeded changes
 // per second from the first PATCH to the last terminal event.
 func BenchmarkEndToEnd(b *testing.B) {
-	st := newBenchStack(b, true)
+	t := newBenchStack(b, true)
 	b.ResetTimer()
-	tp, err := benchrun.EndToEndThroughput(b.Context(), st.target, benchClients, b.N, 2*time.Minute)
+	tp, err := benchrun.EndToEndThroughput(b.Context(), t, benchClients, b.N, 2*time.Minute)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -194,8 +196,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Fatalf("%d of %d changes succeeded: %v", tp.States["succeeded"], b.N, tp.States)
 	}
 	b.ReportMetric(tp.Rate(), "changes/s")
+	b.ReportMetric(tp.SteadyRate, "steady_changes/s")
 	b.ReportMetric(tp.Submit.Rate(), "submit_req/s")
 	b.ReportMetric(float64(tp.CPU["self"].Microseconds())/float64(b.N), "cpu_us/change")
+	reportOtherCores(b, tp.CPU, tp.Elapsed)
 }
 
 // BenchmarkEndToEndLatency sends b.N changes at a fixed 200/s (open loop)
@@ -203,9 +207,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 // terminal event; every client also long-polls its change
 // (GET /v1/changes/{id}?wait=30s), as a bot does (poll_p99_ms).
 func BenchmarkEndToEndLatency(b *testing.B) {
-	st := newBenchStack(b, true)
+	t := newBenchStack(b, true)
 	b.ResetTimer()
-	p, err := benchrun.EndToEndAtRate(b.Context(), st.target, benchE2ERPS, b.N, 512, true, time.Minute)
+	p, err := benchrun.EndToEndAtRate(b.Context(), t, benchE2ERPS, b.N, 512, true, time.Minute)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
@@ -216,4 +220,14 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 	b.ReportMetric(benchrun.Ms(p.Event.P50), "p50_ms")
 	b.ReportMetric(benchrun.Ms(p.Event.P99), "p99_ms")
 	b.ReportMetric(benchrun.Ms(p.Poll.P99), "poll_p99_ms")
+	reportOtherCores(b, p.Result.CPU, p.Result.Elapsed)
+}
+
+// reportOtherCores reports how many cores other processes of the machine
+// kept busy meanwhile: on a shared machine, figures taken while it is well
+// above zero are suspect.
+func reportOtherCores(b *testing.B, cpu map[string]time.Duration, elapsed time.Duration) {
+	if c := benchrun.OtherCores(cpu, elapsed); c >= 0 {
+		b.ReportMetric(c, "other_cores")
+	}
 }

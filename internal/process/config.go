@@ -38,6 +38,19 @@ type APIConfig struct {
 	InsecureAuth bool   `env:"PATCHBAY_INSECURE_NO_AUTH, default=false"`
 	MaxBodyBytes int64  `env:"MAX_BODY_BYTES, default=65536"`
 	LogLevel     string `env:"LOG_LEVEL, default=info"`
+	// CallersFile is the JSON file of callers with scopes (see README).
+	CallersFile string `env:"API_CALLERS_FILE"`
+	// IntakeRateLimit is each caller's limit in requests/s (0: none) and
+	// IntakeRateBurst its burst.
+	IntakeRateLimit float64 `env:"INTAKE_RATE_LIMIT, default=50"`
+	IntakeRateBurst int     `env:"INTAKE_RATE_BURST, default=100"`
+	// MaxLongPolls caps concurrent ?wait= long-polls (0 means 256).
+	MaxLongPolls int `env:"MAX_LONG_POLLS, default=256"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
+	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// LookupEnv resolves the callers file's webhook_secret_env references;
+	// nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool) `json:"-"`
 }
 
 // CCloudConfig configures the upstream client.

@@ -68,7 +68,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newStack(t testing.TB, simOpts ccloudsim.Options) *stack {
+// newStack builds the stack; apiOpts adjust the api's configuration.
+func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*process.APIConfig)) *stack {
 	t.Helper()
 	st := &stack{t: t, storeDir: t.TempDir(), logs: &syncBuffer{}}
 	st.startNATS(-1)
@@ -88,9 +89,13 @@ func newStack(t testing.TB, simOpts ccloudsim.Options) *stack {
 	st.natsCfg = process.NATSConfig{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	api, err := process.NewAPI(ctx, process.APIConfig{
+	apiCfg := process.APIConfig{
 		NATS: st.natsCfg, APITokens: "jira=" + testToken + ",slackbot=other-token-0123456789abcdef", MaxBodyBytes: 64 << 10,
-	}, st.logger("api"), prometheus.NewRegistry())
+	}
+	for _, opt := range apiOpts {
+		opt(&apiCfg)
+	}
+	api, err := process.NewAPI(ctx, apiCfg, st.logger("api"), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/patchbay/patchbay/internal/client"
 )
+
+// queueStatsTimeout bounds the JetStream requests of one /metrics scrape
+// (well under Prometheus' default scrape timeout of 10 s).
+const queueStatsTimeout = 2 * time.Second
+
+// operations are the values of the operation label, exported at zero from
+// the start.
+func operations() []string {
+	return []string{string(client.UpdatePeering), string(client.UpdateIntegration)}
+}
 
 // NewRegistry returns a registry with the Go and process collectors.
 func NewRegistry() *prometheus.Registry {

@@ -16,6 +16,7 @@ import (
 	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
 	"github.com/patchbay/patchbay/internal/ratelimit"
+	"github.com/patchbay/patchbay/internal/redact"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
@@ -31,6 +32,7 @@ type Worker struct {
 // NewWorker validates cfg, connects to NATS, ensures the topology and builds
 // the worker with its upstream client.
 func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg prometheus.Registerer) (*Worker, error) {
+	logger = redact.NewLogger(logger, cfg.CCloud.APISecret, cfg.CCloud.AccessToken)
 	if cfg.CCloud.APIKey == "" && cfg.CCloud.AccessToken == "" {
 		return nil, fmt.Errorf("CCLOUD_API_KEY: set CCLOUD_API_KEY and CCLOUD_API_SECRET (or CCLOUD_ACCESS_TOKEN)")
 	}
@@ -56,6 +58,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return nil, err
 	}
+	m.Preset(operations(), []string{retry.ReasonRateLimited, retry.ReasonUpstreamError, jobs.RetryReasonGate})
 	nc, js, err := jobs.Connect(cfg.NATS.URL, "patchbay-worker", logger)
 	if err != nil {
 		return nil, fmt.Errorf("NATS_URL: %w", err)
@@ -77,6 +80,13 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 		return fail(err)
 	}
 	if err := gate.Watch(ctx); err != nil {
+		return fail(err)
+	}
+	cred := up.CredentialID()
+	if err := metrics.NewGateClosed(reg, func() bool { return !gate.Blocked(cred).IsZero() }); err != nil {
+		return fail(err)
+	}
+	if err := metrics.NewQueue(reg, jobs.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
 		return fail(err)
 	}
 	w, err := jobs.NewWorker(jobs.WorkerConfig{

@@ -23,6 +23,8 @@ func FuzzJSON(f *testing.F) {
 		`{"callback_url":"https://h/x?SECRETVALUE"}`,
 		`{"n":1e400,"m":-0.0,"s":"\ud800"}`,
 		`{"webhook_url":null}`,
+		`{"webhook_url":{"value":"https://hooks.slack.com/SECRETVALUE"}}`,
+		`{"api_secret":"SECRETVALUE","Access_Token":["SECRETVALUE"],"password":{"x":"SECRETVALUE"}}`,
 		`"SECRETVALUE"`,
 		`{"webhook_url":"SECRETVALUE"} trailing`,
 		`not json`,
@@ -54,18 +56,18 @@ func FuzzJSON(f *testing.F) {
 		checkRedacted(t, parsed, got, "")
 
 		// The literal property: when the marker appears in the input only
-		// inside webhook_url string values, it appears nowhere in the output.
+		// inside values of secret keys, it appears nowhere in the output.
 		var inSecret, elsewhere bool
 		scan(parsed, &inSecret, &elsewhere)
 		if inSecret && !elsewhere && bytes.Contains(out, []byte(secretMarker)) {
-			t.Fatalf("JSON(%q) = %s leaks a webhook_url value", in, out)
+			t.Fatalf("JSON(%q) = %s leaks a secret value", in, out)
 		}
 	})
 }
 
 // checkRedacted compares the parsed input with the parsed output: the same
-// shape, webhook_url strings masked, url strings passed through redact.URL,
-// everything else equal.
+// shape, values of secret keys masked whatever their type, url strings passed
+// through redact.URL, everything else equal.
 func checkRedacted(t *testing.T, in, out any, path string) {
 	t.Helper()
 	switch iv := in.(type) {
@@ -81,13 +83,10 @@ func checkRedacted(t *testing.T, in, out any, path string) {
 			}
 			s, isString := v.(string)
 			switch {
-			case isString && k == "webhook_url":
+			case redact.SecretKey(k):
 				if o != redact.Mask {
-					t.Fatalf("at %q: webhook_url = %v, want %q", path+"/"+k, o, redact.Mask)
+					t.Fatalf("at %q: %s = %v, want %q", path+"/"+k, k, o, redact.Mask)
 				}
-			case k == "webhook_url":
-				// A non-string webhook_url is a known leak (see
-				// TestJSONMasksNonStringWebhookURL); accept either outcome.
 			case isString && (k == "url" || strings.HasSuffix(k, "_url")):
 				if o != redact.URL(s) {
 					t.Fatalf("at %q: %q became %v, want %q", path+"/"+k, s, o, redact.URL(s))
@@ -111,7 +110,7 @@ func checkRedacted(t *testing.T, in, out any, path string) {
 	}
 }
 
-// scan reports whether the marker occurs inside a webhook_url string value
+// scan reports whether the marker occurs inside the value of a secret key
 // (inSecret) and anywhere else: keys, other strings, or strings whose
 // percent-decoding could produce it (elsewhere).
 func scan(v any, inSecret, elsewhere *bool) {
@@ -121,16 +120,10 @@ func scan(v any, inSecret, elsewhere *bool) {
 			if strings.Contains(k, secretMarker) {
 				*elsewhere = true
 			}
-			if s, ok := val.(string); ok && k == "webhook_url" {
-				if strings.Contains(s, secretMarker) {
+			if redact.SecretKey(k) {
+				if containsMarker(val) {
 					*inSecret = true
 				}
-				continue
-			}
-			if k == "webhook_url" {
-				// Non-string webhook_url values are not masked (known bug),
-				// so they do not count as secret positions.
-				scanOther(val, elsewhere)
 				continue
 			}
 			scan(val, inSecret, elsewhere)
@@ -146,11 +139,9 @@ func scan(v any, inSecret, elsewhere *bool) {
 	}
 }
 
-func scanOther(v any, elsewhere *bool) {
-	var dummy bool
-	var other bool
-	scan(v, &dummy, &other)
-	if dummy || other {
-		*elsewhere = true
-	}
+// containsMarker reports whether the marker occurs anywhere in v.
+func containsMarker(v any) bool {
+	var in, other bool
+	scan(v, &in, &other)
+	return in || other
 }

@@ -1,7 +1,8 @@
 // Package redact masks secrets before anything is logged, stored on a change
 // record or published in an event: Slack and Teams webhook URLs (the whole URL
-// is the secret), credentials and query strings of other URLs, and known
-// secret values such as the API secret.
+// is the secret), credentials and query strings of other URLs, values of
+// secret-named JSON keys (tokens, passwords, secrets), bearer and basic
+// credentials in free text, and known secret values such as the API secret.
 package redact
 
 import (
@@ -17,9 +18,26 @@ const Mask = "[REDACTED]"
 // secretURLKeys hold URLs that are secrets as a whole.
 var secretURLKeys = map[string]bool{"webhook_url": true}
 
-// JSON returns body with secrets masked: values of "webhook_url" keys are
-// replaced, "url" values lose their credentials and query. A body that is
-// not JSON yields nil (it is never stored unredacted).
+// SecretKey reports whether a JSON key (or log attribute) names a secret:
+// webhook_url, or any key containing secret, password, token,
+// authorization, credential or private_key (case-insensitive).
+func SecretKey(k string) bool {
+	lk := strings.ToLower(k)
+	if secretURLKeys[lk] {
+		return true
+	}
+	for _, p := range []string{"secret", "password", "passwd", "token", "authorization", "credential", "private_key"} {
+		if strings.Contains(lk, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// JSON returns body with secrets masked: values of secret keys (see
+// SecretKey) are replaced whatever their type, "url" and "*_url" string
+// values lose their credentials and query. A body that is not JSON yields
+// nil (it is never stored unredacted).
 func JSON(body []byte) json.RawMessage {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -43,7 +61,7 @@ func walk(v any) any {
 		for k, val := range t {
 			s, isString := val.(string)
 			switch {
-			case isString && secretURLKeys[k]:
+			case SecretKey(k):
 				t[k] = Mask
 			case isString && (k == "url" || strings.HasSuffix(k, "_url")):
 				t[k] = URL(s)
@@ -63,10 +81,12 @@ func walk(v any) any {
 }
 
 // URL removes user info and masks the query and fragment of a URL. A value
-// that does not parse is masked whole.
+// that does not parse, and the URL of a service whose webhook URLs carry
+// their secret in the path (Slack, Microsoft Teams/Office 365, Discord), is
+// masked whole.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
+	if err != nil || u.Scheme == "" || secretPath(u) {
 		return Mask
 	}
 	if u.User != nil {
@@ -79,6 +99,22 @@ func URL(raw string) string {
 		u.Fragment = Mask
 	}
 	return u.String()
+}
+
+// secretPath reports whether u belongs to a webhook service that puts the
+// secret in the path.
+func secretPath(u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case host == "hooks.slack.com", host == "hooks.slack-gov.com",
+		strings.HasSuffix(host, ".webhook.office.com"),
+		host == "outlook.office.com", host == "outlook.office365.com":
+		return true
+	case host == "discord.com", host == "discordapp.com":
+		return strings.HasPrefix(u.Path, "/api/webhooks")
+	default:
+		return false
+	}
 }
 
 // Strings replaces every occurrence of the given secret values in s.
