@@ -120,13 +120,17 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 			return err
 		}
 	}
+	var result json.RawMessage
+	if decision.Outcome == retry.Succeed {
+		result = redact.JSON(resp.Body) // once, not on every compare-and-swap retry
+	}
 	cur, err = w.update(ctx, cur, func(r *change.Record) {
 		r.Attempts[len(r.Attempts)-1] = attempt
 		r.UpdatedAt = done
 		switch decision.Outcome {
 		case retry.Succeed:
 			r.State = change.StateSucceeded
-			r.Result = redact.JSON(resp.Body)
+			r.Result = result
 			r.CompletedAt = &done
 		case retry.Fail:
 			r.State = change.StateFailed
