@@ -37,9 +37,8 @@ var (
 func (s *Server) patch(o operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
-		if !schema.ValidID(id) {
-			return failParam(http.StatusUnprocessableEntity, "invalid_id", "Invalid Resource Id",
-				"the id in the path must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$", "id")
+		if !schema.ValidID(id) { // checkPathID ran first; kept for direct use
+			return invalidPathID()
 		}
 		path, err := o.op.Path(id)
 		if err != nil {

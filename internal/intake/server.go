@@ -116,10 +116,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/openapi.yaml", s.openapi)
 
 	// Per-route middleware (not a Group) so that a wrong method is a 405.
-	// Authentication (bearer token, or a webhook signature on the change
-	// routes) runs first, then the caller's rate limit.
-	e.PATCH("/networking/v1/peerings/:id", s.patch(peeringOp), s.authenticate(true), s.rateLimit)
-	e.PATCH("/notifications/v1/integrations/:id", s.patch(integrationOp), s.authenticate(true), s.rateLimit)
+	// The path id is checked first, then authentication (bearer token, or a
+	// webhook signature on the change routes), then the caller's rate limit.
+	e.PATCH("/networking/v1/peerings/:id", s.patch(peeringOp), s.checkPathID, s.authenticate(true), s.rateLimit)
+	e.PATCH("/notifications/v1/integrations/:id", s.patch(integrationOp), s.checkPathID, s.authenticate(true), s.rateLimit)
 	e.GET("/v1/changes/:change_id", s.getChange, s.authenticate(false), s.rateLimit)
 	e.POST("/v1/changes/:change_id/retry", s.retryChange, s.authenticate(false), s.rateLimit)
 	s.echo = e
