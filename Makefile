@@ -55,7 +55,8 @@ fuzz:
 ## bench: benchmarks (see README for the figures and how they were made):
 ## the in-process pipeline (internal/process/bench_test.go), then the real
 ## binaries as separate processes (cmd/patchbay-bench), built into a
-## temporary directory that is removed afterwards. About 2-3 minutes on 2 cores.
+## temporary directory that is removed afterwards. About 2 minutes on 2 cores
+## (build cache warm). Extra driver flags: make bench BENCH_FLAGS="-clients 8".
 BENCH_FLAGS ?=
 bench:
 	@set -e; dir=$$(mktemp -d "$${TMPDIR:-/tmp}/patchbay-bench-bin.XXXXXX"); trap 'rm -rf "$$dir"' EXIT; \

@@ -181,7 +181,6 @@ type run struct {
 	hc                      *http.Client
 	simInProcess            bool
 	resources               []string
-	memory                  map[string]benchrun.Memory
 	natsURL, apiURL, simURL string
 }
 

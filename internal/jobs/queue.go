@@ -197,6 +197,10 @@ func (q *Queue) publish(ctx context.Context, msg change.Message, traceparent str
 		m.Header.Set(TraceHeader, tp)
 	}
 	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+		if errors.Is(err, nats.ErrReconnectBufExceeded) {
+			// With reconnect buffering off this is what "disconnected" looks like.
+			err = fmt.Errorf("NATS is not connected: %w", err)
+		}
 		return fmt.Errorf("jobs: enqueue %s: %w", msg.ID, err)
 	}
 	return nil
