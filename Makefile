@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test test-short test-rules fuzz bench vet vulncheck fmt build clean
+.PHONY: run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
 
 ## run: everything in one process (embedded NATS, simulator, api, worker)
 run:
@@ -55,20 +55,46 @@ fuzz:
 ## bench: benchmarks (see README for the figures and how they were made):
 ## the in-process pipeline (internal/process/bench_test.go), then the real
 ## binaries as separate processes (cmd/patchbay-bench), built into a
-## temporary directory that is removed afterwards. About 2 minutes on 2 cores
-## (build cache warm). Extra driver flags: make bench BENCH_FLAGS="-clients 8".
+## temporary directory that is removed afterwards, then bench-goodput.
+## About 2 minutes on 2 cores (build cache warm) plus bench-goodput's 6-8.
+## Extra driver flags: make bench BENCH_FLAGS="-clients 8".
 BENCH_FLAGS ?=
-bench:
-	@set -e; dir=$$(mktemp -d "$${TMPDIR:-/tmp}/patchbay-bench-bin.XXXXXX"); trap 'rm -rf "$$dir"' EXIT; \
+## BENCH_BUILD builds nats-server, api, worker and patchbay-bench into $$dir,
+## a temporary directory removed when the recipe's shell exits.
+BENCH_BUILD = set -e; dir=$$(mktemp -d "$${TMPDIR:-/tmp}/patchbay-bench-bin.XXXXXX"); trap 'rm -rf "$$dir"' EXIT; \
 	echo "== building nats-server, api, worker, patchbay-bench into $$dir"; \
 	$(GO) build -o "$$dir/nats-server" github.com/nats-io/nats-server/v2; \
-	CGO_ENABLED=0 $(GO) build -trimpath -o "$$dir/" ./cmd/api ./cmd/worker ./cmd/patchbay-bench; \
+	CGO_ENABLED=0 $(GO) build -trimpath -o "$$dir/" ./cmd/api ./cmd/worker ./cmd/patchbay-bench
+BENCH_BINS = -nats-server "$$dir/nats-server" -api "$$dir/api" -worker "$$dir/worker"
+bench:
+	@$(BENCH_BUILD); \
 	echo "== in-process benchmarks (internal/process)"; \
 	$(GO) test -run '^$$' -bench '^(BenchmarkIntake|BenchmarkIntakeClosedLoop|BenchmarkEndToEnd)$$' -benchmem -benchtime 20000x -timeout 10m ./internal/process; \
 	$(GO) test -run '^$$' -bench '^BenchmarkIntakeLatency$$' -benchtime 10000x -timeout 10m ./internal/process; \
 	$(GO) test -run '^$$' -bench '^BenchmarkEndToEndLatency$$' -benchtime 2000x -timeout 10m ./internal/process; \
 	echo "== real binaries as separate processes (cmd/patchbay-bench)"; \
-	"$$dir/patchbay-bench" -nats-server "$$dir/nats-server" -api "$$dir/api" -worker "$$dir/worker" $(BENCH_FLAGS)
+	"$$dir/patchbay-bench" $(BENCH_BINS) $(BENCH_FLAGS); \
+	echo "== goodput under a rate limit (cmd/patchbay-bench -scenario goodput)"; \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
+
+## bench-goodput: goodput under an upstream rate limit of 20 and 100
+## requests/s (issue 4): 2,000 changes through nats-server, api and 3 worker
+## processes, and the same through go-retryablehttp with its defaults and
+## the same concurrency. 6-8 minutes, bounded per run.
+## Extra flags: make bench-goodput GOODPUT_FLAGS="-goodput-limits 50 -keep -dir /tmp/gp".
+GOODPUT_FLAGS ?=
+bench-goodput:
+	@$(BENCH_BUILD); \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
+
+## bench-cluster: intake and end-to-end throughput on a 3-node R3 JetStream
+## cluster (three nats-server processes) next to a single node, in one run
+## (issue 7). About 1 minute, at most 3.
+## Extra flags: make bench-cluster CLUSTER_FLAGS="-cluster-workers 3".
+CLUSTER_FLAGS ?=
+bench-cluster:
+	@$(BENCH_BUILD); \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario cluster $(CLUSTER_FLAGS)
 
 clean:
 	rm -rf bin .patchbay-dev

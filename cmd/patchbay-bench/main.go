@@ -1,11 +1,11 @@
 // Command patchbay-bench measures Patchbay with its real binaries as
-// separate processes on 127.0.0.1: a nats-server with JetStream, the
+// separate processes on 127.0.0.1: nats-server(s) with JetStream, the
 // Confluent Cloud simulator (in this process by default, or cmd/ccloudsim),
 // cmd/api and cmd/worker. It builds nothing; give it the binaries:
 //
-//	patchbay-bench -nats-server bin/nats-server -api bin/api -worker bin/worker
+//	patchbay-bench -nats-server bin/nats-server -api bin/api -worker bin/worker [-scenario process|goodput|cluster]
 //
-// It runs, in order:
+// -scenario process (the default) runs, in order:
 //
 //  1. intake vs raw publish: closed loop with -clients concurrent clients,
 //     alternating rounds of raw synchronous JetStream publishes of the same
@@ -18,8 +18,23 @@
 //     event, each client long-polling its change as a bot would;
 //
 // then reads the peak resident memory (VmHWM) of every process, stops them
-// all and prints one table. Everything is bounded by -timeout and cleaned up
-// on exit, interrupt or failure.
+// all and prints one table.
+//
+// -scenario goodput (issue 4) applies -goodput-changes changes over
+// -goodput-resources peerings to a simulator limited to each of
+// -goodput-limits requests/second, through Patchbay (one nats-server, one
+// api, -goodput-workers worker processes) and, against a fresh simulator with
+// the same limit, through a plain go-retryablehttp client with its defaults
+// and -baseline-concurrency goroutines; it reports goodput / limit, the share
+// of 429s, Retry-After violations and the changes that did not succeed.
+//
+// -scenario cluster (issue 7) runs a single nats-server and a 3-node
+// JetStream cluster (R3 streams and buckets) side by side, each with its own
+// api: intake throughput in alternating rounds, then end-to-end throughput
+// with each of -cluster-workers workers, and the ratio cluster / single.
+//
+// Everything is bounded by -timeout and cleaned up on exit, interrupt or
+// failure.
 package main
 
 import (
@@ -79,6 +94,29 @@ type config struct {
 	dir         string
 	keep        bool
 	targetRatio float64
+
+	scenario string
+
+	goodputLimits       []int
+	goodputChanges      int
+	goodputResources    int
+	goodputWorkers      int
+	baselineConcurrency int
+	baseline            bool
+	goodputWarm         bool
+
+	clusterWorkers    []int
+	clusterRounds     int
+	clusterPerRound   int
+	clusterWarmup     int
+	clusterE2EChanges int
+}
+
+// Scenarios and their default -timeout.
+var scenarioTimeouts = map[string]time.Duration{
+	"process": 4 * time.Minute,
+	"goodput": 15 * time.Minute,
+	"cluster": 3 * time.Minute,
 }
 
 func parseFlags(args []string) (config, error) {
@@ -99,7 +137,20 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.e2eRate, "e2e-rate", 200, "paced end-to-end changes per second")
 	fs.DurationVar(&c.e2eRateFor, "e2e-rate-duration", 10*time.Second, "duration of the paced end-to-end run")
 	fs.BoolVar(&c.longPoll, "long-poll", true, "in the paced end-to-end run, follow each change with GET /v1/changes/{id}?wait=30s")
-	fs.DurationVar(&c.timeout, "timeout", 4*time.Minute, "upper bound of the whole run")
+	fs.DurationVar(&c.timeout, "timeout", 0, "upper bound of the whole run (default: process 4m, goodput 15m, cluster 3m)")
+	fs.StringVar(&c.scenario, "scenario", "process", "process: intake, latency, end to end and memory; goodput: throughput under an upstream rate limit vs go-retryablehttp (issue 4); cluster: 3-node R3 JetStream cluster next to a single node (issue 7)")
+	limits := fs.String("goodput-limits", "20,100", "goodput: simulator limits in requests/second, comma separated")
+	fs.IntVar(&c.goodputChanges, "goodput-changes", 2000, "goodput: changes per run")
+	fs.IntVar(&c.goodputResources, "goodput-resources", 500, "goodput: peerings the changes are spread over")
+	fs.IntVar(&c.goodputWorkers, "goodput-workers", 3, "goodput: worker processes")
+	fs.IntVar(&c.baselineConcurrency, "baseline-concurrency", 0, "goodput: goroutines of the go-retryablehttp baseline (0: workers x PATCHBAY_PARTITIONS lanes = 3 x 32)")
+	fs.BoolVar(&c.baseline, "baseline", true, "goodput: also run the go-retryablehttp baseline")
+	fs.BoolVar(&c.goodputWarm, "goodput-warm", false, "goodput: apply one change through Patchbay before the measured ones, so the fleet-wide gate has learned the limit (as it keeps it in KV for 24 h); the simulator's counters are reset after it")
+	workers := fs.String("cluster-workers", "1,3", "cluster: worker counts of the end-to-end runs, comma separated")
+	fs.IntVar(&c.clusterRounds, "cluster-intake-rounds", 3, "cluster: alternating intake rounds (single, cluster)")
+	fs.IntVar(&c.clusterPerRound, "cluster-intake-per-round", 5000, "cluster: intake requests per round and deployment")
+	fs.IntVar(&c.clusterWarmup, "cluster-intake-warmup", 1000, "cluster: warm-up intake requests per deployment")
+	fs.IntVar(&c.clusterE2EChanges, "cluster-e2e-changes", 8000, "cluster: changes of each end-to-end run")
 	fs.StringVar(&c.dir, "dir", "", "working directory for NATS data and process logs (default: a new temporary directory, removed afterwards)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	if err := fs.Parse(args); err != nil {
@@ -122,8 +173,31 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-intake-rounds, -intake-per-round and -e2e-changes must be >= 1")
 	case c.intakeRate <= 0 || c.e2eRate <= 0 || c.intakeRateFor <= 0 || c.e2eRateFor <= 0:
 		return c, errors.New("rates and durations must be > 0")
-	case c.timeout <= 0:
+	case c.timeout < 0:
 		return c, errors.New("-timeout must be > 0")
+	}
+	def, ok := scenarioTimeouts[c.scenario]
+	if !ok {
+		return c, fmt.Errorf("-scenario %q: want process, goodput or cluster", c.scenario)
+	}
+	if c.timeout == 0 {
+		c.timeout = def
+	}
+	var err error
+	if c.goodputLimits, err = parseCounts(*limits); err != nil {
+		return c, fmt.Errorf("-goodput-limits: %w", err)
+	}
+	if c.clusterWorkers, err = parseCounts(*workers); err != nil {
+		return c, fmt.Errorf("-cluster-workers: %w", err)
+	}
+	switch {
+	case c.goodputChanges < 1 || c.goodputResources < 1 || c.goodputWorkers < 1 || c.baselineConcurrency < 0:
+		return c, errors.New("-goodput-changes, -goodput-resources and -goodput-workers must be >= 1, -baseline-concurrency >= 0")
+	case c.clusterRounds < 1 || c.clusterPerRound < 1 || c.clusterWarmup < 0 || c.clusterE2EChanges < 1:
+		return c, errors.New("-cluster-intake-rounds, -cluster-intake-per-round and -cluster-e2e-changes must be >= 1")
+	}
+	if c.baselineConcurrency == 0 {
+		c.baselineConcurrency = c.goodputWorkers * partitions
 	}
 	c.targetRatio = 0.5
 	return c, nil
@@ -154,7 +228,15 @@ func realMain(ctx context.Context) error {
 		return err
 	}
 	r := &run{cfg: cfg, dir: dir, out: os.Stdout, cancel: cancel}
-	runErr := r.run(ctx)
+	var runErr error
+	switch cfg.scenario {
+	case "goodput":
+		runErr = r.goodput(ctx)
+	case "cluster":
+		runErr = r.cluster(ctx)
+	default:
+		runErr = r.run(ctx)
+	}
 	stopErr := r.stopAll()
 	if runErr != nil {
 		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
@@ -182,6 +264,8 @@ type run struct {
 	simInProcess            bool
 	resources               []string
 	natsURL, apiURL, simURL string
+	stacks                  []*stack // goodput and cluster scenarios
+	sims                    []*http.Server
 }
 
 // start starts a child whose unexpected exit ends the run.
@@ -207,6 +291,14 @@ func (r *run) stopAll() error {
 		r.nc.Close()
 	}
 	var errs []error
+	for i := len(r.stacks) - 1; i >= 0; i-- {
+		if err := r.stacks[i].stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range r.sims {
+		_ = s.Close()
+	}
 	for i := len(r.children) - 1; i >= 0; i-- {
 		if err := r.children[i].stop(stopGrace); err != nil {
 			errs = append(errs, err)

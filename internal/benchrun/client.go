@@ -122,6 +122,40 @@ func (c *Intake) ChangeState(ctx context.Context, changeID string, wait time.Dur
 	return rec.State, nil
 }
 
+// Record returns the change's error and its last attempt from its record
+// (GET /v1/changes/{id}), compact JSON, for reports about failed changes.
+func (c *Intake) Record(ctx context.Context, changeID string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/changes/"+changeID, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET change %s: %d %s", changeID, resp.StatusCode, truncate(data, 512))
+	}
+	var rec struct {
+		Error    json.RawMessage   `json:"error"`
+		Attempts []json.RawMessage `json:"attempts"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return "", fmt.Errorf("GET change %s: %w", changeID, err)
+	}
+	out := fmt.Sprintf("error %s, %d attempts", truncate(rec.Error, 300), len(rec.Attempts))
+	if n := len(rec.Attempts); n > 0 {
+		out += ", last " + string(truncate(rec.Attempts[n-1], 300))
+	}
+	return out, nil
+}
+
 // WaitTerminal long-polls a change until it is succeeded or failed, or ctx ends.
 func (c *Intake) WaitTerminal(ctx context.Context, changeID string) (string, error) {
 	for {

@@ -324,3 +324,65 @@ func endToEndOne(ctx context.Context, t Target, i int, longPoll bool, wait time.
 	states[i] = term.State
 	return nil
 }
+
+// Alternation is the intake of several targets measured in alternating
+// rounds (target 0, 1, ..., then again), so that a shared machine's drift
+// and noise fall on every target alike.
+type Alternation struct {
+	// Total is each target's result summed over the rounds.
+	Total []Result
+	// Rates is each target's rate per round: Rates[target][round].
+	Rates [][]float64
+}
+
+// Ratio is target i's rate over target j's, over all rounds, and per round.
+func (a Alternation) Ratio(i, j int) (total float64, perRound []float64) {
+	for r := range a.Rates[i] {
+		if r < len(a.Rates[j]) && a.Rates[j][r] > 0 {
+			perRound = append(perRound, a.Rates[i][r]/a.Rates[j][r])
+		}
+	}
+	if rj := a.Total[j].Rate(); rj > 0 {
+		total = a.Total[i].Rate() / rj
+	}
+	return total, perRound
+}
+
+// AlternateIntake sends warmup intake PATCHes to each target, then rounds
+// in which each target in turn gets perRound PATCHes from clients
+// concurrent clients (closed loop). Any failed request is an error.
+func AlternateIntake(ctx context.Context, targets []Target, clients, rounds, perRound, warmup int) (Alternation, error) {
+	out := Alternation{Total: make([]Result, len(targets)), Rates: make([][]float64, len(targets))}
+	seq := 0
+	do := func(t Target, n int) Result {
+		base := seq
+		seq += n
+		return t.measure(func() Result {
+			return ClosedLoop(ctx, clients, n, func(ctx context.Context, i int) error {
+				_, err := t.Submit.PatchPeering(ctx, t.resource(base+i), PeeringBody(base+i))
+				return err
+			})
+		})
+	}
+	if warmup > 0 {
+		for k, t := range targets {
+			if r := do(t, warmup); r.Errors > 0 {
+				return out, fmt.Errorf("target %d warm-up: %d errors, first: %w", k, r.Errors, r.FirstErr)
+			}
+		}
+	}
+	for range rounds {
+		for k, t := range targets {
+			r := do(t, perRound)
+			out.Total[k] = add(out.Total[k], r)
+			out.Rates[k] = append(out.Rates[k], r.Rate())
+			if r.Errors > 0 {
+				return out, fmt.Errorf("target %d: %d errors, first: %w", k, r.Errors, r.FirstErr)
+			}
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+		}
+	}
+	return out, nil
+}

@@ -111,3 +111,11 @@ func (t *Terminals) WaitAll(ctx context.Context, ids []string) (at []time.Time, 
 
 // Close unsubscribes.
 func (t *Terminals) Close() { _ = t.sub.Unsubscribe() }
+
+// Seen returns the change's terminal event if it has arrived, without waiting.
+func (t *Terminals) Seen(id string) (Terminal, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	term, ok := t.seen[id]
+	return term, ok
+}

@@ -22,28 +22,34 @@ const RetryReasonGate = "rate_limit_gate"
 // is not an attempt and uses none of the error budget.
 func (w *Worker) passGate(ctx context.Context, msg jetstream.Msg, cur current, traceparent string, log *slog.Logger) (handedBack bool, err error) {
 	cred := w.deps.Upstream.CredentialID()
-	d, err := w.deps.Gate.Reserve(ctx, cred)
-	if err != nil {
-		return false, err
-	}
-	retryAt := d.RetryAt
-	if d.Reserved {
-		if wait := d.SendAt.Sub(w.deps.Now()); wait > 0 {
-			w.deps.Metrics.GateWait.Observe(wait.Seconds())
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return false, ctx.Err()
-			case <-t.C:
+	var retryAt time.Time
+	for {
+		d, err := w.deps.Gate.Reserve(ctx, cred)
+		if err != nil {
+			return false, err
+		}
+		if d.Reserved {
+			if err := w.sleepUntil(ctx, d.SendAt); err != nil {
+				return false, err
 			}
+			// A 429 seen elsewhere while we slept closes the gate for everyone.
+			blocked := w.deps.Gate.Blocked(cred)
+			if blocked.IsZero() {
+				return false, nil
+			}
+			retryAt = blocked
+			break
 		}
-		// A 429 seen elsewhere while we slept closes the gate for everyone.
-		blocked := w.deps.Gate.Blocked(cred)
-		if blocked.IsZero() {
-			return false, nil
+		// A cold gate waiting for its probe's answer asks again shortly:
+		// cheaper than handing the change back.
+		if !d.Blocked && d.RetryAt.Sub(w.deps.Now()) <= shortGateWait {
+			if err := w.sleepUntil(ctx, d.RetryAt); err != nil {
+				return false, err
+			}
+			continue
 		}
-		retryAt = blocked
+		retryAt = d.RetryAt
+		break
 	}
 	wait := max(retryAt.Sub(w.deps.Now()), 10*time.Millisecond)
 	next := w.deps.Now().UTC().Add(wait)
@@ -62,4 +68,25 @@ func (w *Worker) passGate(ctx context.Context, msg jetstream.Msg, cur current, t
 	w.deps.Metrics.Retries.WithLabelValues(RetryReasonGate).Inc()
 	log.Info("rate-limit gate closed; change handed back", "wait", wait)
 	return true, msg.NakWithDelay(wait)
+}
+
+// shortGateWait is the longest non-Retry-After gate wait slept in-line
+// without a reservation.
+const shortGateWait = time.Second
+
+// sleepUntil waits until t (or ctx ends), recording the in-line gate wait.
+func (w *Worker) sleepUntil(ctx context.Context, t time.Time) error {
+	wait := t.Sub(w.deps.Now())
+	if wait <= 0 {
+		return nil
+	}
+	w.deps.Metrics.GateWait.Observe(wait.Seconds())
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }

@@ -164,6 +164,11 @@ func (g *Gate) Reserve(ctx context.Context, credentialID string) (Decision, erro
 				return Decision{}, err
 			}
 		}
+		if !s.Learned && s.NextSlot.After(now) {
+			// A probe is out: wait for it to teach the limit rather than
+			// queue more probe-spaced slots behind it.
+			return Decision{RetryAt: now.Add(min(g.cfg.ProbeInterval, probeRecheck))}, nil
+		}
 		start := latest(now, s.NextSlot, s.BlockedUntil)
 		if start.Sub(now) > g.cfg.Horizon {
 			return Decision{RetryAt: start.Add(-g.cfg.Horizon / 2), Blocked: s.BlockedUntil.Equal(start)}, nil
@@ -280,6 +285,10 @@ func learn(s State, status int, rl client.RateLimit, now time.Time, defaultWait 
 }
 
 var errConflict = errors.New("ratelimit: conflict")
+
+// probeRecheck is how soon a caller waiting for the first response of a
+// cold gate asks again.
+const probeRecheck = 20 * time.Millisecond
 
 // windowSlack is added to an estimated window end to absorb clock and
 // network jitter.

@@ -189,3 +189,44 @@ func TestA429OnOneGateClosesAllOfThem(t *testing.T) {
 		t.Fatalf("after the Retry-After: %+v", d)
 	}
 }
+
+// A cold gate sends one probe and makes everyone else wait for its answer,
+// instead of queueing probe-spaced slots that outlast the learned pace.
+func TestColdGateSendsOneProbe(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	gates := newGates(t, 2, clock, Config{ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second})
+	ctx := context.Background()
+	reserved := 0
+	for i := 0; i < 32; i++ {
+		d, err := gates[i%2].Reserve(ctx, "key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Reserved {
+			reserved++
+			continue
+		}
+		if d.Blocked || d.RetryAt.Sub(clock.t) > 250*time.Millisecond {
+			t.Fatalf("waiting for the probe: %+v", d)
+		}
+	}
+	if reserved != 1 {
+		t.Fatalf("%d reservations on a cold gate, want the one probe", reserved)
+	}
+	// The probe's answer teaches 100/s; the 31 others then go at that pace.
+	if err := gates[0].Observe(ctx, "key", 200, client.RateLimit{Limit: 100, HasLimit: true, Remaining: 99, HasRemaining: true, Reset: time.Second, HasReset: true}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	for i := 0; i < 31; i++ {
+		d, err := gates[0].Reserve(ctx, "key")
+		if err != nil || !d.Reserved {
+			t.Fatalf("after learning: %+v %v", d, err)
+		}
+		last = d.SendAt
+	}
+	interval := time.Duration(float64(10*time.Millisecond) * 1.0) // Margin 0
+	if max := clock.t.Add(250*time.Millisecond + 31*interval); last.After(max) {
+		t.Fatalf("last slot %v after %v: the cold start cost more than one probe", last.Sub(clock.t), max.Sub(clock.t))
+	}
+}
