@@ -15,15 +15,15 @@ import (
 // Mask replaces a secret.
 const Mask = "[REDACTED]"
 
-// secretURLKeys hold URLs that are secrets as a whole.
-var secretURLKeys = map[string]bool{"webhook_url": true}
+// secretURLKey reports whether a key holds a URL that is a secret as a whole.
+func secretURLKey(k string) bool { return k == "webhook_url" }
 
 // SecretKey reports whether a JSON key (or log attribute) names a secret:
 // webhook_url, or any key containing secret, password, token,
 // authorization, credential or private_key (case-insensitive).
 func SecretKey(k string) bool {
 	lk := strings.ToLower(k)
-	if secretURLKeys[lk] {
+	if secretURLKey(lk) {
 		return true
 	}
 	for _, p := range []string{"secret", "password", "passwd", "token", "authorization", "credential", "private_key"} {
