@@ -256,14 +256,7 @@ func (st *stack) terminalEvents() map[string][]events.Event {
 	st.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := st.js.Stream(ctx, jobs.EventsStream)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		st.t.Fatal(err)
-	}
+	s, info := st.stream(ctx, jobs.EventsStream)
 	out := map[string][]events.Event{}
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(ctx, seq)
@@ -285,12 +278,10 @@ func (st *stack) terminalEvents() map[string][]events.Event {
 	return out
 }
 
-// queued is the number of changes waiting in the work queue.
-func (st *stack) queued() uint64 {
+// stream returns a stream and its current info.
+func (st *stack) stream(ctx context.Context, name string) (jetstream.Stream, *jetstream.StreamInfo) {
 	st.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := st.js.Stream(ctx, jobs.ChangesStream)
+	s, err := st.js.Stream(ctx, name)
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -298,6 +289,15 @@ func (st *stack) queued() uint64 {
 	if err != nil {
 		st.t.Fatal(err)
 	}
+	return s, info
+}
+
+// queued is the number of changes waiting in the work queue.
+func (st *stack) queued() uint64 {
+	st.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, info := st.stream(ctx, jobs.ChangesStream)
 	return info.State.Msgs
 }
 

@@ -411,13 +411,6 @@ func (st *stack) everQueued() uint64 {
 	st.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := st.js.Stream(ctx, jobs.ChangesStream)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		st.t.Fatal(err)
-	}
+	_, info := st.stream(ctx, jobs.ChangesStream)
 	return info.State.LastSeq
 }

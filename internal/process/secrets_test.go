@@ -177,14 +177,7 @@ func (st *stack) allEvents() []string {
 	st.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := st.js.Stream(ctx, jobs.EventsStream)
-	if err != nil {
-		st.t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		st.t.Fatal(err)
-	}
+	s, info := st.stream(ctx, jobs.EventsStream)
 	var out []string
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
 		m, err := s.GetMsg(ctx, seq)
