@@ -63,10 +63,14 @@ func (g Goodput) OverallRate() float64 {
 	return float64(g.OK()) / g.Elapsed.Seconds()
 }
 
-// SteadyRatio and OverallRatio are the rates divided by the limit.
-func (g Goodput) SteadyRatio() float64  { return ratio(g.SteadyRate(), float64(g.Limit)) }
+// SteadyRatio is SteadyRate divided by the limit.
+func (g Goodput) SteadyRatio() float64 { return ratio(g.SteadyRate(), float64(g.Limit)) }
+
+// OverallRatio is OverallRate divided by the limit.
 func (g Goodput) OverallRatio() float64 { return ratio(g.OverallRate(), float64(g.Limit)) }
-func (g Goodput) MiddleRatio() float64  { return ratio(g.MiddleRate(), float64(g.Limit)) }
+
+// MiddleRatio is MiddleRate divided by the limit.
+func (g Goodput) MiddleRatio() float64 { return ratio(g.MiddleRate(), float64(g.Limit)) }
 
 // Share429 is the share of 429s among the upstream requests.
 func (g Goodput) Share429() float64 {

@@ -86,8 +86,10 @@ type IntakeComparison struct {
 	RoundRatios []float64
 }
 
-// RawRate and IntakeRate are operations per second over all rounds.
-func (c IntakeComparison) RawRate() float64    { return c.Raw.Rate() }
+// RawRate is raw publishes per second over all rounds.
+func (c IntakeComparison) RawRate() float64 { return c.Raw.Rate() }
+
+// IntakeRate is accepted changes per second over all rounds.
 func (c IntakeComparison) IntakeRate() float64 { return c.Intake.Rate() }
 
 // Ratio is IntakeRate / RawRate.
