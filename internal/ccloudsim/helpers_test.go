@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/apierror"
+	"github.com/patchbay/patchbay/internal/clocktest"
 )
 
 // Test credentials.
@@ -19,29 +19,10 @@ const (
 	testToken  = "tok-long-bearer-token-value"
 )
 
-// fakeClock is a manually advanced clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the shared settable test clock.
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-// Now returns the current fake time.
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return clocktest.New(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // newSim returns a simulator with the test credentials, demo data and a fake clock.
 func newSim(t *testing.T, opts Options) (*Server, *fakeClock) {

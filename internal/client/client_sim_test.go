@@ -4,33 +4,16 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/clocktest"
 )
 
-// fakeClock is a settable clock shared by the simulator and the client.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the current fake time.
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// fakeClock is the shared settable test clock, used by the simulator and the client.
+type fakeClock = clocktest.Clock
 
 // simBundle is a simulator, its server, a client of it and their clock.
 type simBundle struct {
@@ -44,7 +27,7 @@ type simBundle struct {
 // (0 = unlimited) and a Basic-auth client for it.
 func newSim(t *testing.T, rateLimit int, mutate ...func(*client.Config)) *simBundle {
 	t.Helper()
-	clock := &fakeClock{now: fixedNow()}
+	clock := clocktest.New(fixedNow())
 	sim, ts := ccloudsim.NewTestServer(t, ccloudsim.Options{
 		Credentials: map[string]string{testKey: testSecret},
 		Tokens:      []string{testToken},

@@ -1,26 +1,12 @@
 package intake_test
 
 import (
-	"sync"
 	"time"
+
+	"github.com/patchbay/patchbay/internal/clocktest"
 )
 
-// fakeClock is a settable clock for the intake's Deps.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the shared settable test clock, for the intake's Deps.Now.
+type fakeClock = clocktest.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return clocktest.New(time.Unix(1_700_000_000, 0)) }

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/clocktest"
 	"github.com/patchbay/patchbay/internal/natsembed"
 )
 
@@ -87,12 +88,7 @@ func TestLearn(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct{ t time.Time }
-
-func (f *fakeClock) now() time.Time { return f.t }
-
-func newGates(t *testing.T, n int, clock *fakeClock, cfg Config) []*Gate {
+func newGates(t *testing.T, n int, clock *clocktest.Clock, cfg Config) []*Gate {
 	t.Helper()
 	s, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
 	if err != nil {
@@ -112,7 +108,7 @@ func newGates(t *testing.T, n int, clock *fakeClock, cfg Config) []*Gate {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket}); err != nil {
 			t.Fatal(err)
 		}
-		g, err := New(ctx, js, cfg, clock.now)
+		g, err := New(ctx, js, cfg, clock.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +121,7 @@ func newGates(t *testing.T, n int, clock *fakeClock, cfg Config) []*Gate {
 }
 
 func TestReserveSpacesSlotsAcrossGates(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	gates := newGates(t, 3, clock, Config{Horizon: 10 * time.Second})
 	ctx := context.Background()
 	if err := gates[0].Observe(ctx, "key", 200, client.RateLimit{Limit: 10, HasLimit: true, Remaining: 5, HasRemaining: true, Reset: time.Second, HasReset: true}, time.Second); err != nil {
@@ -151,19 +147,19 @@ func TestReserveSpacesSlotsAcrossGates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Reserved || !d.RetryAt.After(clock.t) {
+	if d.Reserved || !d.RetryAt.After(clock.Now()) {
 		t.Fatalf("want a hand-back beyond the horizon, got %+v", d)
 	}
 }
 
 func TestA429OnOneGateClosesAllOfThem(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	gates := newGates(t, 2, clock, Config{Horizon: 2 * time.Second})
 	ctx := context.Background()
 	if err := gates[0].Observe(ctx, "key", 429, client.RateLimit{RetryAfter: 5 * time.Second, HasRetryAfter: true}, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	want := clock.t.Add(5 * time.Second)
+	want := clock.Now().Add(5 * time.Second)
 	// The other gate learns it through its watch: poll with a deadline.
 	deadline := time.Now().Add(5 * time.Second)
 	for !gates[1].Blocked("key").Equal(want) {
@@ -184,7 +180,7 @@ func TestA429OnOneGateClosesAllOfThem(t *testing.T) {
 		t.Fatalf("another credential was blocked: %+v", d)
 	}
 	// Once the Retry-After has elapsed the gate opens.
-	clock.t = want
+	clock.Set(want)
 	if d, _ := gates[1].Reserve(ctx, "key"); !d.Reserved || d.SendAt.Before(want) {
 		t.Fatalf("after the Retry-After: %+v", d)
 	}
@@ -193,7 +189,7 @@ func TestA429OnOneGateClosesAllOfThem(t *testing.T) {
 // A cold gate sends one probe and makes everyone else wait for its answer,
 // instead of queueing probe-spaced slots that outlast the learned pace.
 func TestColdGateSendsOneProbe(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	gates := newGates(t, 2, clock, Config{ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second})
 	ctx := context.Background()
 	reserved := 0
@@ -206,7 +202,7 @@ func TestColdGateSendsOneProbe(t *testing.T) {
 			reserved++
 			continue
 		}
-		if d.Blocked || d.RetryAt.Sub(clock.t) > 250*time.Millisecond {
+		if d.Blocked || d.RetryAt.Sub(clock.Now()) > 250*time.Millisecond {
 			t.Fatalf("waiting for the probe: %+v", d)
 		}
 	}
@@ -226,7 +222,7 @@ func TestColdGateSendsOneProbe(t *testing.T) {
 		last = d.SendAt
 	}
 	interval := time.Duration(float64(10*time.Millisecond) * 1.0) // Margin 0
-	if max := clock.t.Add(250*time.Millisecond + 31*interval); last.After(max) {
-		t.Fatalf("last slot %v after %v: the cold start cost more than one probe", last.Sub(clock.t), max.Sub(clock.t))
+	if max := clock.Now().Add(250*time.Millisecond + 31*interval); last.After(max) {
+		t.Fatalf("last slot %v after %v: the cold start cost more than one probe", last.Sub(clock.Now()), max.Sub(clock.Now()))
 	}
 }
