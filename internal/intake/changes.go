@@ -37,12 +37,9 @@ var (
 func (s *Server) patch(o operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
-		if !schema.ValidID(id) { // checkPathID ran first; kept for direct use
-			return invalidPathID()
-		}
-		path, err := o.op.Path(id)
+		path, err := o.op.Path(id) // checkPathID has refused bad ids; Path checks again
 		if err != nil {
-			return failParam(http.StatusUnprocessableEntity, "invalid_id", "Invalid Resource Id", err.Error(), "id")
+			return invalidPathID()
 		}
 		caller := callerFrom(c)
 		switch {

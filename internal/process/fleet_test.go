@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,7 +202,9 @@ func TestWorkerKilledDuringSlowCall(t *testing.T) {
 	if p, _ := st.sim.Peering("p-1"); p.DisplayName != "survivor" {
 		t.Fatalf("not applied: %q", p.DisplayName)
 	}
-	if !strings.Contains(st.logs.String(), "survivor") && len(done.Attempts) < 2 {
-		t.Logf("attempts: %+v", done.Attempts)
+	// The killed worker recorded its attempt before calling; the change was
+	// then picked up again by the other worker.
+	if len(done.Attempts) < 2 {
+		t.Fatalf("want the interrupted attempt and the new worker's, got %+v", done.Attempts)
 	}
 }

@@ -37,7 +37,6 @@ func learn(s State, status int, rl client.RateLimit, now time.Time, defaultWait 
 		next.Learned, next.Unlimited = true, true
 	}
 	if rl.HasRemaining {
-		next.Remaining, next.ObservedAt = rl.Remaining, now
 		if hasLimits && rl.Remaining == rl.Limit-1 {
 			// First request of a window; the window began no later than now.
 			next.WindowStart = now

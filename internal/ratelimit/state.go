@@ -31,9 +31,6 @@ type State struct {
 	// exhausted window be waited out precisely instead of by the whole-second
 	// X-RateLimit-Reset.
 	WindowStart time.Time `json:"window_start,omitzero"`
-	// Remaining is the last X-RateLimit-Remaining seen, at ObservedAt.
-	Remaining  int       `json:"remaining"`
-	ObservedAt time.Time `json:"observed_at,omitzero"`
 }
 
 // interval is the spacing between request starts that keeps the fleet
