@@ -89,29 +89,39 @@ func (c *Intake) PatchPeering(ctx context.Context, id string, body []byte) (stri
 	return changeID, nil
 }
 
-// ChangeState reads a change record's state; wait > 0 long-polls until the
-// change is terminal (GET /v1/changes/{id}?wait=).
-func (c *Intake) ChangeState(ctx context.Context, changeID string, wait time.Duration) (string, error) {
+// getChange fetches a change record (GET /v1/changes/{id}); wait > 0
+// long-polls until the change is terminal.
+func (c *Intake) getChange(ctx context.Context, changeID string, wait time.Duration) ([]byte, error) {
 	url := c.BaseURL + "/v1/changes/" + changeID
 	if wait > 0 {
 		url += "?wait=" + wait.String()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET change %s: %d %s", changeID, resp.StatusCode, truncate(data, 512))
+		return nil, fmt.Errorf("GET change %s: %d %s", changeID, resp.StatusCode, truncate(data, 512))
+	}
+	return data, nil
+}
+
+// ChangeState reads a change record's state; wait > 0 long-polls until the
+// change is terminal (GET /v1/changes/{id}?wait=).
+func (c *Intake) ChangeState(ctx context.Context, changeID string, wait time.Duration) (string, error) {
+	data, err := c.getChange(ctx, changeID, wait)
+	if err != nil {
+		return "", err
 	}
 	var rec struct {
 		State string `json:"state"`
@@ -125,22 +135,9 @@ func (c *Intake) ChangeState(ctx context.Context, changeID string, wait time.Dur
 // Record returns the change's error and its last attempt from its record
 // (GET /v1/changes/{id}), compact JSON, for reports about failed changes.
 func (c *Intake) Record(ctx context.Context, changeID string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/changes/"+changeID, nil)
+	data, err := c.getChange(ctx, changeID, 0)
 	if err != nil {
 		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET change %s: %d %s", changeID, resp.StatusCode, truncate(data, 512))
 	}
 	var rec struct {
 		Error    json.RawMessage   `json:"error"`
