@@ -163,18 +163,21 @@ func (w *Worker) consumeLane(ctx context.Context, p int) error {
 // grace after it, so that in-flight work can finish during a shutdown.
 func detach(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	go func() {
-		select {
-		case <-parent.Done():
-			t := time.NewTimer(grace)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-			}
-		case <-ctx.Done():
+	// No goroutine per message: a callback on parent's end arms a timer.
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(parent, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, cancel)
+	})
+	return ctx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
 		}
+		mu.Unlock()
 		cancel()
-	}()
-	return ctx, cancel
+	}
 }
