@@ -46,15 +46,15 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./internal/schema -run '^$$' -fuzz FuzzValidatePeeringUpdate -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/schema -run '^$$' -fuzz FuzzValidateIntegrationUpdate -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/client -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/client -run '^$$' -fuzz FuzzDecodeResponse -fuzztime $(FUZZTIME)
-	$(GO) test ./internal/client -run '^$$' -fuzz FuzzRequestTarget -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/ccloud -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/ccloud -run '^$$' -fuzz FuzzDecodeResponse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/ccloud -run '^$$' -fuzz FuzzRequestTarget -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/webhooksig -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact -run '^$$' -fuzz FuzzJSON -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks (see README for the figures and how they were made):
-## the in-process pipeline (internal/process/bench_test.go), then the real
-## binaries as separate processes (cmd/patchbay-bench), built into a
+## the in-process pipeline (internal/app/bench_test.go), then the real
+## binaries as separate processes (bench/cmd/patchbay-bench), built into a
 ## temporary directory that is removed afterwards, then bench-goodput.
 ## About 2 minutes on 2 cores (build cache warm) plus bench-goodput's 6-8.
 ## Extra driver flags: make bench BENCH_FLAGS="-clients 8".
@@ -64,17 +64,17 @@ BENCH_FLAGS ?=
 BENCH_BUILD = set -e; dir=$$(mktemp -d "$${TMPDIR:-/tmp}/patchbay-bench-bin.XXXXXX"); trap 'rm -rf "$$dir"' EXIT; \
 	echo "== building nats-server, api, worker, patchbay-bench into $$dir"; \
 	$(GO) build -o "$$dir/nats-server" github.com/nats-io/nats-server/v2; \
-	CGO_ENABLED=0 $(GO) build -trimpath -o "$$dir/" ./cmd/api ./cmd/worker ./cmd/patchbay-bench
+	CGO_ENABLED=0 $(GO) build -trimpath -o "$$dir/" ./cmd/api ./cmd/worker ./bench/cmd/patchbay-bench
 BENCH_BINS = -nats-server "$$dir/nats-server" -api "$$dir/api" -worker "$$dir/worker"
 bench:
 	@$(BENCH_BUILD); \
-	echo "== in-process benchmarks (internal/process)"; \
-	$(GO) test -run '^$$' -bench '^(BenchmarkIntake|BenchmarkIntakeClosedLoop|BenchmarkEndToEnd)$$' -benchmem -benchtime 20000x -timeout 10m ./internal/process; \
-	$(GO) test -run '^$$' -bench '^BenchmarkIntakeLatency$$' -benchtime 10000x -timeout 10m ./internal/process; \
-	$(GO) test -run '^$$' -bench '^BenchmarkEndToEndLatency$$' -benchtime 2000x -timeout 10m ./internal/process; \
-	echo "== real binaries as separate processes (cmd/patchbay-bench)"; \
+	echo "== in-process benchmarks (internal/app)"; \
+	$(GO) test -run '^$$' -bench '^(BenchmarkIntake|BenchmarkIntakeClosedLoop|BenchmarkEndToEnd)$$' -benchmem -benchtime 20000x -timeout 10m ./internal/app; \
+	$(GO) test -run '^$$' -bench '^BenchmarkIntakeLatency$$' -benchtime 10000x -timeout 10m ./internal/app; \
+	$(GO) test -run '^$$' -bench '^BenchmarkEndToEndLatency$$' -benchtime 2000x -timeout 10m ./internal/app; \
+	echo "== real binaries as separate processes (bench/cmd/patchbay-bench)"; \
 	"$$dir/patchbay-bench" $(BENCH_BINS) $(BENCH_FLAGS); \
-	echo "== goodput under a rate limit (cmd/patchbay-bench -scenario goodput)"; \
+	echo "== goodput under a rate limit (bench/cmd/patchbay-bench -scenario goodput)"; \
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
 
 ## bench-goodput: goodput under an upstream rate limit of 20 and 100

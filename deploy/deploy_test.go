@@ -13,7 +13,7 @@ import (
 	"errors"
 	"go/ast"
 	"go/parser"
-	"go/token"
+	gotoken "go/token"
 	"io"
 	"io/fs"
 	"os"
@@ -28,7 +28,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/patchbay/patchbay/internal/process"
+	"github.com/patchbay/patchbay/internal/app"
 )
 
 // Paths, relative to this package's directory (deploy/), where go test runs.
@@ -87,7 +87,7 @@ func parseEnvTag(tag string) (name, def string) {
 func ccloudsimEnv(t *testing.T) map[string]string {
 	t.Helper()
 	path := filepath.Join(repoRoot, "cmd", "ccloudsim", "main.go")
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(gotoken.NewFileSet(), path, nil, parser.SkipObjectResolution)
 	if err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
@@ -126,8 +126,8 @@ func ccloudsimEnv(t *testing.T) map[string]string {
 func binaryEnv(t *testing.T) map[string]map[string]string {
 	t.Helper()
 	return map[string]map[string]string{
-		"api":       envVars(reflect.TypeFor[process.APIConfig]()),
-		"worker":    envVars(reflect.TypeFor[process.WorkerConfig]()),
+		"api":       envVars(reflect.TypeFor[app.APIConfig]()),
+		"worker":    envVars(reflect.TypeFor[app.WorkerConfig]()),
 		"ccloudsim": ccloudsimEnv(t),
 	}
 }
@@ -311,7 +311,7 @@ func TestDockerfile(t *testing.T) {
 	}
 	for _, bin := range df.binaries {
 		main := filepath.Join(repoRoot, "cmd", bin, "main.go")
-		f, err := parser.ParseFile(token.NewFileSet(), main, nil, parser.PackageClauseOnly)
+		f, err := parser.ParseFile(gotoken.NewFileSet(), main, nil, parser.PackageClauseOnly)
 		if err != nil {
 			t.Errorf("Dockerfile builds ./cmd/%s: %v", bin, err)
 			continue

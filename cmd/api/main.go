@@ -11,7 +11,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/patchbay/patchbay/internal/process"
+	"github.com/patchbay/patchbay/internal/app"
 )
 
 func main() {
@@ -24,13 +24,13 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
-	var cfg process.APIConfig
+	var cfg app.APIConfig
 	if err := envconfig.Process(ctx, &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	logger, err := process.NewLogger(cfg.LogLevel)
+	logger, err := app.NewLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	return process.RunAPI(ctx, cfg, logger)
+	return app.RunAPI(ctx, cfg, logger)
 }

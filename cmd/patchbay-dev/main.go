@@ -19,9 +19,9 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/natsembed"
-	"github.com/patchbay/patchbay/internal/process"
 )
 
 // Config is the dev command's configuration.
@@ -51,7 +51,7 @@ func realMain(ctx context.Context) error {
 	if err := envconfig.Process(ctx, &cfg); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	logger, err := process.NewLogger(cfg.LogLevel)
+	logger, err := app.NewLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -78,15 +78,15 @@ func realMain(ctx context.Context) error {
 	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 
-	natsCfg := process.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
-	apiCfg := process.APIConfig{
+	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	apiCfg := app.APIConfig{
 		NATS: natsCfg, HTTPAddr: cfg.HTTPAddr, MetricsAddr: cfg.APIMetrics,
 		APITokens: "dev=" + cfg.Token, MaxBodyBytes: 64 << 10, LogLevel: cfg.LogLevel,
 	}
-	workerCfg := process.WorkerConfig{
+	workerCfg := app.WorkerConfig{
 		NATS: natsCfg, MetricsAddr: cfg.WorkerMetrics, ShutdownGrace: 10 * time.Second, LogLevel: cfg.LogLevel,
-		CCloud: process.CCloudConfig{URL: "http://" + simLn.Addr().String(), APIKey: "dev-key", APISecret: "dev-secret", Timeout: 10 * time.Second},
-		Retry: process.RetryConfig{MaxErrorAttempts: 10, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+		CCloud: app.CCloudConfig{URL: "http://" + simLn.Addr().String(), APIKey: "dev-key", APISecret: "dev-secret", Timeout: 10 * time.Second},
+		Retry: app.RetryConfig{MaxErrorAttempts: 10, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
 			BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
 	}
 
@@ -104,8 +104,8 @@ func realMain(ctx context.Context) error {
 			}
 		}()
 	}
-	run("api", func() error { return process.RunAPI(ctx, apiCfg, logger.With("process", "api")) })
-	run("worker", func() error { return process.RunWorker(ctx, workerCfg, logger.With("process", "worker")) })
+	run("api", func() error { return app.RunAPI(ctx, apiCfg, logger.With("process", "api")) })
+	run("worker", func() error { return app.RunWorker(ctx, workerCfg, logger.With("process", "worker")) })
 
 	if err := waitReady(ctx, "http://"+cfg.HTTPAddr+"/readyz"); err == nil {
 		printBanner(cfg, simLn.Addr().String(), ns.ClientURL())

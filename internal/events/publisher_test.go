@@ -11,19 +11,19 @@ import (
 
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/events"
-	"github.com/patchbay/patchbay/internal/jobs"
-	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/testkit"
+	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // startJetStream runs a real embedded NATS server with Patchbay's topology.
 func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	_, _, js := natsembed.StartTB(t)
-	topo := jobs.DefaultTopology()
+	_, _, js := testkit.StartNATS(t)
+	topo := topology.DefaultTopology()
 	topo.Partitions = 2
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := jobs.Ensure(ctx, js, topo); err != nil {
+	if err := topology.Ensure(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
 	return js
@@ -70,7 +70,7 @@ func TestPublisherDeduplicatesTerminalEvent(t *testing.T) {
 		}
 	}
 
-	stream, err := js.Stream(ctx, jobs.EventsStream)
+	stream, err := js.Stream(ctx, topology.EventsStream)
 	if err != nil {
 		t.Fatal(err)
 	}

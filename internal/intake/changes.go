@@ -11,15 +11,15 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/change"
-	"github.com/patchbay/patchbay/internal/client"
-	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/queue"
 	"github.com/patchbay/patchbay/internal/schema"
 )
 
 // operation ties an intake route to its upstream operation and validator.
 type operation struct {
-	op       client.Operation
+	op       ccloud.Operation
 	validate func([]byte) error
 	// environment extracts the peering environment of a valid body, for
 	// callers scoped to environments; nil for kinds without one.
@@ -27,8 +27,8 @@ type operation struct {
 }
 
 var (
-	peeringOp     = operation{op: client.UpdatePeering, validate: schema.ValidatePeeringUpdate, environment: peeringEnvironment}
-	integrationOp = operation{op: client.UpdateIntegration, validate: schema.ValidateIntegrationUpdate}
+	peeringOp     = operation{op: ccloud.UpdatePeering, validate: schema.ValidatePeeringUpdate, environment: peeringEnvironment}
+	integrationOp = operation{op: ccloud.UpdateIntegration, validate: schema.ValidateIntegrationUpdate}
 )
 
 // patch returns the handler that queues one kind of change. The path id is
@@ -81,7 +81,7 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		rec, created, err := s.queue.Enqueue(ctx, jobs.Request{
+		rec, created, err := s.queue.Enqueue(ctx, queue.Request{
 			Operation:      string(o.op),
 			Resource:       change.Resource{Kind: o.op.Kind(), ID: id, Path: path},
 			Body:           compact.Bytes(),
@@ -96,7 +96,7 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 			forget()
 		}
 		switch {
-		case errors.Is(err, jobs.ErrIdempotencyConflict):
+		case errors.Is(err, queue.ErrIdempotencyConflict):
 			return failParam(http.StatusConflict, "idempotency_key_reused", "Conflict",
 				"this Idempotency-Key was already used with a different request", "Idempotency-Key")
 		case err != nil:

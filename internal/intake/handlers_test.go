@@ -14,7 +14,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/intake"
-	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/topology"
 )
 
 const (
@@ -44,7 +44,7 @@ func changesInQueue(t *testing.T, js jetstream.JetStream) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, jobs.ChangesStream)
+	s, err := js.Stream(ctx, topology.ChangesStream)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,12 @@ import (
 
 	"github.com/patchbay/patchbay/internal/apierror"
 	"github.com/patchbay/patchbay/internal/intake"
-	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
-	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/queue"
+	"github.com/patchbay/patchbay/internal/records"
+	"github.com/patchbay/patchbay/internal/replay"
+	"github.com/patchbay/patchbay/internal/testkit"
+	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // Tokens of the test callers.
@@ -32,7 +35,7 @@ const (
 type bundle struct {
 	srv     *intake.Server
 	js      jetstream.JetStream
-	records *jobs.Records
+	records *records.Records
 	// deps built the server.
 	deps intake.Deps
 }
@@ -52,19 +55,19 @@ func newBundle(t *testing.T, cfg intake.Config) *bundle {
 // time.Now), and the deliveries store for signed requests.
 func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time) *bundle {
 	t.Helper()
-	_, _, js := natsembed.StartTB(t)
+	_, _, js := testkit.StartNATS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	topo := jobs.DefaultTopology()
+	topo := topology.DefaultTopology()
 	topo.Partitions = 2
-	if err := jobs.Ensure(ctx, js, topo); err != nil {
+	if err := topology.Ensure(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
-	records, err := jobs.NewRecords(ctx, js)
+	records, err := records.NewRecords(ctx, js)
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue, err := jobs.NewQueue(ctx, js, records, time.Now)
+	queue, err := queue.NewQueue(ctx, js, records, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +75,7 @@ func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now
 	if err != nil {
 		t.Fatal(err)
 	}
-	deliveries, err := jobs.NewDeliveries(ctx, js)
+	deliveries, err := replay.NewDeliveries(ctx, js)
 	if err != nil {
 		t.Fatal(err)
 	}

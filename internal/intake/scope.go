@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/ccloud"
 )
 
 // Permission names something a caller may be allowed to do.
@@ -13,9 +13,9 @@ type Permission string
 // The permissions a caller can be given.
 const (
 	// PermUpdatePeering queues PATCH /networking/v1/peerings/{id}.
-	PermUpdatePeering = Permission(client.UpdatePeering)
+	PermUpdatePeering = Permission(ccloud.UpdatePeering)
 	// PermUpdateIntegration queues PATCH /notifications/v1/integrations/{id}.
-	PermUpdateIntegration = Permission(client.UpdateIntegration)
+	PermUpdateIntegration = Permission(ccloud.UpdateIntegration)
 	// PermReadChanges reads change records (GET /v1/changes/{id}).
 	PermReadChanges Permission = "changes.read"
 	// PermRetryChanges re-queues failed changes (POST /v1/changes/{id}/retry).

@@ -15,8 +15,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/patchbay/patchbay/internal/jobs"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/queue"
+	"github.com/patchbay/patchbay/internal/records"
+	"github.com/patchbay/patchbay/internal/replay"
 	"github.com/patchbay/patchbay/internal/webhooksig"
 )
 
@@ -44,8 +46,8 @@ type Config struct {
 
 // Deps are the intake's collaborators.
 type Deps struct {
-	Queue   *jobs.Queue
-	Records *jobs.Records
+	Queue   *queue.Queue
+	Records *records.Records
 	// Callers authenticates; nil means the explicitly insecure dev mode.
 	Callers *Callers
 	// Ready reports whether NATS is connected and the streams exist.
@@ -54,7 +56,7 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Deliveries remembers signed webhook deliveries (replay protection);
 	// required when a caller signs its requests.
-	Deliveries *jobs.Deliveries
+	Deliveries *replay.Deliveries
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,15 +64,15 @@ type Deps struct {
 // Server is the intake's HTTP handler.
 type Server struct {
 	cfg     Config
-	queue   *jobs.Queue
-	records *jobs.Records
+	queue   *queue.Queue
+	records *records.Records
 	callers *Callers
 	ready   func(ctx context.Context) error
 	metrics *metrics.Intake
 	logger  *slog.Logger
 	echo    *echo.Echo
 
-	deliveries *jobs.Deliveries
+	deliveries *replay.Deliveries
 	now        func() time.Time
 	limiter    *rateLimiter
 	longPolls  *longPolls

@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/replay"
 	"github.com/patchbay/patchbay/internal/webhooksig"
 )
 
@@ -118,7 +118,7 @@ func (s *Server) rememberDelivery(ctx context.Context, c echo.Context, caller *C
 	}
 	rev, err := s.deliveries.Remember(ctx, caller.Name, delivery)
 	switch {
-	case errors.Is(err, jobs.ErrReplayed):
+	case errors.Is(err, replay.ErrReplayed):
 		return nil, fail(http.StatusConflict, "delivery_replayed", "Conflict",
 			"this signed request (delivery) was already received", "")
 	case err != nil:

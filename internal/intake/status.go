@@ -10,7 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/patchbay/patchbay/internal/change"
-	"github.com/patchbay/patchbay/internal/jobs"
+	"github.com/patchbay/patchbay/internal/queue"
+	"github.com/patchbay/patchbay/internal/records"
 )
 
 // getChange serves a change record; ?wait= long-polls until it is terminal.
@@ -30,7 +31,7 @@ func (s *Server) getChange(c echo.Context) error {
 	}
 	rec, _, err := s.records.Get(c.Request().Context(), id)
 	switch {
-	case errors.Is(err, jobs.ErrNotFound):
+	case errors.Is(err, records.ErrNotFound):
 		return unknownChange()
 	case err != nil:
 		s.logger.Error("read change failed", "change_id", id, "error", err)
@@ -75,9 +76,9 @@ func (s *Server) retryChange(c echo.Context) error {
 	}
 	rec, err := s.queue.Retry(ctx, id, c.Request().Header.Get("traceparent"))
 	switch {
-	case errors.Is(err, jobs.ErrNotFound):
+	case errors.Is(err, records.ErrNotFound):
 		return unknownChange()
-	case errors.Is(err, jobs.ErrNotFailed):
+	case errors.Is(err, queue.ErrNotFailed):
 		return fail(http.StatusConflict, "change_not_failed", "Conflict",
 			"only a failed change can be retried; this one is "+string(rec.State), "")
 	case err != nil:
@@ -96,7 +97,7 @@ func (s *Server) retryChange(c echo.Context) error {
 func (s *Server) authorizeRetry(ctx context.Context, caller *Caller, id string) error {
 	rec, _, err := s.records.Get(ctx, id)
 	switch {
-	case errors.Is(err, jobs.ErrNotFound):
+	case errors.Is(err, records.ErrNotFound):
 		return unknownChange()
 	case err != nil:
 		s.logger.Error("read change failed", "change_id", id, "error", err)
@@ -110,7 +111,7 @@ func (s *Server) authorizeRetry(ctx context.Context, caller *Caller, id string) 
 	}
 	body, err := s.records.Payload(ctx, id)
 	switch {
-	case errors.Is(err, jobs.ErrNotFound):
+	case errors.Is(err, records.ErrNotFound):
 		return nil // not failed (no body kept): Retry answers 409
 	case err != nil:
 		s.logger.Error("read change payload failed", "change_id", id, "error", err)

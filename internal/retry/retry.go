@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/ccloud"
 )
 
 // Backoff returns the wait before error attempt n+1, given that n error
@@ -83,8 +83,8 @@ func (p Policy) Decide(err error, h History, now time.Time) Decision {
 	if err == nil {
 		return Decision{Outcome: Succeed}
 	}
-	var rl *client.RateLimitedError
-	var re *client.RetryableError
+	var rl *ccloud.RateLimitedError
+	var re *ccloud.RetryableError
 	var d Decision
 	switch {
 	case errors.As(err, &rl):

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patchbay/patchbay/internal/client"
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
@@ -48,11 +48,11 @@ func TestDecide(t *testing.T) {
 			want: retry.Decision{Outcome: retry.Succeed},
 		},
 		{
-			name: "permanent fails at once", err: &client.PermanentError{Status: 404}, h: young, now: now,
+			name: "permanent fails at once", err: &ccloud.PermanentError{Status: 404}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Fail},
 		},
 		{
-			name: "wrapped permanent fails at once", err: fmt.Errorf("apply: %w", &client.PermanentError{Status: 422}), h: young, now: now,
+			name: "wrapped permanent fails at once", err: fmt.Errorf("apply: %w", &ccloud.PermanentError{Status: 422}), h: young, now: now,
 			want: retry.Decision{Outcome: retry.Fail},
 		},
 		{
@@ -60,101 +60,101 @@ func TestDecide(t *testing.T) {
 			want: retry.Decision{Outcome: retry.Fail},
 		},
 		{
-			name: "429 waits exactly Retry-After", err: &client.RateLimitedError{Wait: 5 * time.Second}, h: young, now: now,
+			name: "429 waits exactly Retry-After", err: &ccloud.RateLimitedError{Wait: 5 * time.Second}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 5 * time.Second, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "wrapped 429", err: fmt.Errorf("call: %w", &client.RateLimitedError{Wait: 1500 * time.Millisecond}), h: young, now: now,
+			name: "wrapped 429", err: fmt.Errorf("call: %w", &ccloud.RateLimitedError{Wait: 1500 * time.Millisecond}), h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 1500 * time.Millisecond, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 without wait uses the default", err: &client.RateLimitedError{}, h: young, now: now,
+			name: "429 without wait uses the default", err: &ccloud.RateLimitedError{}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 7 * time.Second, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 with negative wait uses the default", err: &client.RateLimitedError{Wait: -time.Second}, h: young, now: now,
+			name: "429 with negative wait uses the default", err: &ccloud.RateLimitedError{Wait: -time.Second}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 7 * time.Second, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 wait capped", err: &client.RateLimitedError{Wait: time.Hour}, h: young, now: now,
+			name: "429 wait capped", err: &ccloud.RateLimitedError{Wait: time.Hour}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 2 * time.Minute, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 wait at the cap is kept", err: &client.RateLimitedError{Wait: 2 * time.Minute}, h: young, now: now,
+			name: "429 wait at the cap is kept", err: &ccloud.RateLimitedError{Wait: 2 * time.Minute}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 2 * time.Minute, Reason: retry.ReasonRateLimited},
 		},
 		{
 			name: "429 default is capped too", policy: func(p *retry.Policy) { p.DefaultRateLimitWait = 10 * time.Minute },
-			err: &client.RateLimitedError{}, h: young, now: now,
+			err: &ccloud.RateLimitedError{}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 2 * time.Minute, Reason: retry.ReasonRateLimited},
 		},
 		{
 			name: "429 uncapped when MaxRateLimitWait is 0", policy: func(p *retry.Policy) { p.MaxRateLimitWait = 0 },
-			err: &client.RateLimitedError{Wait: 30 * time.Minute}, h: young, now: now,
+			err: &ccloud.RateLimitedError{Wait: 30 * time.Minute}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: 30 * time.Minute, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 does not consume the attempt budget", err: &client.RateLimitedError{Wait: time.Second},
+			name: "429 does not consume the attempt budget", err: &ccloud.RateLimitedError{Wait: time.Second},
 			h: retry.History{ErrorAttempts: 5, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: time.Second, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "429 does not consume the attempt budget even far beyond it", err: &client.RateLimitedError{Wait: time.Second},
+			name: "429 does not consume the attempt budget even far beyond it", err: &ccloud.RateLimitedError{Wait: time.Second},
 			h: retry.History{ErrorAttempts: 500, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: time.Second, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "retryable uses Backoff(1)", err: &client.RetryableError{Status: 503}, h: young, now: now,
+			name: "retryable uses Backoff(1)", err: &ccloud.RetryableError{Status: 503}, h: young, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: backoffTable(1), Reason: retry.ReasonUpstreamError},
 		},
 		{
-			name: "wrapped retryable uses Backoff(n)", err: fmt.Errorf("x: %w", &client.RetryableError{Err: context.DeadlineExceeded}),
+			name: "wrapped retryable uses Backoff(n)", err: fmt.Errorf("x: %w", &ccloud.RetryableError{Err: context.DeadlineExceeded}),
 			h: retry.History{ErrorAttempts: 4, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: backoffTable(4), Reason: retry.ReasonUpstreamError},
 		},
 		{
-			name: "attempt budget reached", err: &client.RetryableError{Status: 503},
+			name: "attempt budget reached", err: &ccloud.RetryableError{Status: 503},
 			h: retry.History{ErrorAttempts: 5, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAttempts},
 		},
 		{
-			name: "attempt budget exceeded", err: &client.RetryableError{Status: 502},
+			name: "attempt budget exceeded", err: &ccloud.RetryableError{Status: 502},
 			h: retry.History{ErrorAttempts: 6, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAttempts},
 		},
 		{
 			name: "no attempt budget when MaxErrorAttempts is 0", policy: func(p *retry.Policy) { p.MaxErrorAttempts = 0 },
-			err: &client.RetryableError{Status: 503}, h: retry.History{ErrorAttempts: 50, AcceptedAt: accepted}, now: now,
+			err: &ccloud.RetryableError{Status: 503}, h: retry.History{ErrorAttempts: 50, AcceptedAt: accepted}, now: now,
 			want: retry.Decision{Outcome: retry.Retry, Wait: backoffTable(50), Reason: retry.ReasonUpstreamError},
 		},
 		{
-			name: "age budget: backoff would end beyond MaxAge", err: &client.RetryableError{Status: 503},
+			name: "age budget: backoff would end beyond MaxAge", err: &ccloud.RetryableError{Status: 503},
 			h: young, now: accepted.Add(time.Hour - time.Second),
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAge},
 		},
 		{
-			name: "age budget: wait ending exactly at MaxAge is allowed", err: &client.RateLimitedError{Wait: time.Minute},
+			name: "age budget: wait ending exactly at MaxAge is allowed", err: &ccloud.RateLimitedError{Wait: time.Minute},
 			h: young, now: accepted.Add(59 * time.Minute),
 			want: retry.Decision{Outcome: retry.Retry, Wait: time.Minute, Reason: retry.ReasonRateLimited},
 		},
 		{
-			name: "age budget: 429 wait one nanosecond too long", err: &client.RateLimitedError{Wait: time.Minute + time.Nanosecond},
+			name: "age budget: 429 wait one nanosecond too long", err: &ccloud.RateLimitedError{Wait: time.Minute + time.Nanosecond},
 			h: young, now: accepted.Add(59 * time.Minute),
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAge},
 		},
 		{
-			name: "age budget: already too old", err: &client.RateLimitedError{Wait: time.Second},
+			name: "age budget: already too old", err: &ccloud.RateLimitedError{Wait: time.Second},
 			h: young, now: accepted.Add(2 * time.Hour),
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAge},
 		},
 		{
-			name: "attempt budget checked before age", err: &client.RetryableError{Status: 503},
+			name: "attempt budget checked before age", err: &ccloud.RetryableError{Status: 503},
 			h: retry.History{ErrorAttempts: 5, AcceptedAt: accepted}, now: accepted.Add(2 * time.Hour),
 			want: retry.Decision{Outcome: retry.Fail, GaveUp: retry.GaveUpAttempts},
 		},
 		{
 			name: "no age budget when MaxAge is 0", policy: func(p *retry.Policy) { p.MaxAge = 0 },
-			err: &client.RetryableError{Status: 503}, h: young, now: accepted.Add(1000 * time.Hour),
+			err: &ccloud.RetryableError{Status: 503}, h: young, now: accepted.Add(1000 * time.Hour),
 			want: retry.Decision{Outcome: retry.Retry, Wait: backoffTable(1), Reason: retry.ReasonUpstreamError},
 		},
 	}

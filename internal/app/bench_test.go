@@ -1,0 +1,233 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchbay/patchbay/bench/benchrun"
+	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/testkit"
+)
+
+// Benchmarks of the whole pipeline in one process: embedded NATS (file
+// storage, as in production), the api behind a loopback HTTP server, the
+// simulator without rate limit or latency and, for the end-to-end ones, one
+// worker. Production topology (32 partitions) and log level (warn, to a
+// discarded writer). Run them with `make bench`, or e.g.
+//
+//	go test ./internal/app -run '^$' -bench . -benchtime 10000x
+//
+// cmd/patchbay-bench measures the same against the real binaries.
+
+const (
+	benchClients   = 64   // concurrent HTTP clients / publishers
+	benchResources = 256  // peerings the load is spread over (ordered lanes)
+	benchIntakeRPS = 1000 // paced intake rate
+	benchE2ERPS    = 200  // paced end-to-end rate
+	benchToken     = "bench-token-0123456789abcdef"
+	benchSimKey    = "bench-key"
+	benchSimSecret = "bench-secret-0123456789"
+)
+
+// newBenchStack starts NATS, the simulator and the api, and one worker when
+// worker is true, and returns them as a load target.
+func newBenchStack(b *testing.B, worker bool) benchrun.Target {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// The benchmark's own connection (raw publishes, terminal events).
+	ns, nc, js := testkit.StartNATS(b)
+
+	sim, err := ccloudsim.New(ccloudsim.Options{Credentials: map[string]string{benchSimKey: benchSimSecret}, LogLimit: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := benchrun.PeeringIDs(benchResources)
+	benchrun.SeedPeerings(sim, ids)
+	simSrv := httptest.NewServer(sim)
+	b.Cleanup(simSrv.Close)
+
+	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	// No per-caller intake limit (the zero value): one caller sends all the load.
+	api, err := app.NewAPI(ctx, app.APIConfig{
+		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,
+	}, logger, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(api.Close)
+	apiSrv := httptest.NewServer(api.Handler)
+	b.Cleanup(apiSrv.Close)
+
+	if worker {
+		// The worker's context outlives setup: NewWorker starts watchers on it.
+		wctx, stop := context.WithCancel(context.Background())
+		w, err := app.NewWorker(wctx, app.WorkerConfig{
+			NATS:   natsCfg,
+			CCloud: app.CCloudConfig{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second},
+			Retry: app.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+				BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
+			RateLimit:     app.RateLimitConfig{Margin: 0.03, ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second},
+			ShutdownGrace: 5 * time.Second,
+		}, logger, prometheus.NewRegistry())
+		if err != nil {
+			stop()
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := w.Run(wctx); err != nil {
+				b.Error(err)
+			}
+		}()
+		b.Cleanup(func() { stop(); <-done; w.Close() })
+	}
+
+	terms, err := benchrun.WatchTerminals(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(terms.Close)
+	hc := benchrun.NewHTTPClient(benchClients)
+	b.Cleanup(hc.CloseIdleConnections)
+	fast, err := benchrun.NewFastIntake(apiSrv.URL, benchToken, 2*benchClients)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fast.Close)
+	return benchrun.Target{
+		Submit:    fast,
+		Intake:    &benchrun.Intake{BaseURL: apiSrv.URL, Token: benchToken, HTTP: hc},
+		CPU:       func() map[string]time.Duration { return map[string]time.Duration{"self": benchrun.SelfCPU()} },
+		Raw:       benchrun.RawPublisher{JS: js},
+		Terminals: terms,
+		Resources: ids,
+	}
+}
+
+// BenchmarkIntake compares the intake (PATCH to 202) with a raw synchronous
+// JetStream publish of the same change messages, both closed loop with 64
+// concurrent clients on the same NATS server, in alternating rounds. b.N is
+// the number of requests of each kind, so ns/op is per raw publish plus
+// intake request; the figures are intake_req/s, raw_pub/s and their ratio,
+// and the CPU the whole process used per operation of each kind. The intake
+// is driven by a minimal keep-alive HTTP/1.1 client (benchrun.FastIntake) so
+// that the load generator takes as little as possible of the shared CPU.
+func BenchmarkIntake(b *testing.B) {
+	t := newBenchStack(b, false)
+	ctx := b.Context()
+	if b.N >= 1000 {
+		if _, err := benchrun.CompareIntake(ctx, t, benchClients, 1, 500, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rounds := min(b.N, 4)
+	b.ResetTimer()
+	cmp, err := benchrun.CompareIntake(ctx, t, benchClients, rounds, b.N/rounds, 0)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(cmp.IntakeRate(), "intake_req/s")
+	b.ReportMetric(cmp.RawRate(), "raw_pub/s")
+	b.ReportMetric(cmp.Ratio(), "intake/raw")
+	// CPU of the whole process (NATS, api, load generator) per operation.
+	b.ReportMetric(float64(cmp.Intake.TotalCPUPerOp().Microseconds()), "intake_cpu_us/req")
+	b.ReportMetric(float64(cmp.Raw.TotalCPUPerOp().Microseconds()), "raw_cpu_us/pub")
+	reportOtherCores(b, cmp.Intake.CPU, cmp.Intake.Elapsed)
+}
+
+// BenchmarkIntakeClosedLoop is the intake alone, closed loop with 64
+// clients: a clean target for profiling the api side, e.g.
+//
+//	go test ./internal/app -run '^$' -bench IntakeClosedLoop -benchtime 20000x -cpuprofile cpu.out
+func BenchmarkIntakeClosedLoop(b *testing.B) {
+	t := newBenchStack(b, false)
+	b.ResetTimer()
+	res := benchrun.ClosedLoop(b.Context(), benchClients, b.N, func(ctx context.Context, i int) error {
+		_, err := t.Submit.PatchPeering(ctx, t.Resources[i%len(t.Resources)], benchrun.PeeringBody(i))
+		return err
+	})
+	b.StopTimer()
+	if res.Errors > 0 {
+		b.Fatalf("%d errors, first: %v", res.Errors, res.FirstErr)
+	}
+	b.ReportMetric(res.Rate(), "intake_req/s")
+}
+
+// BenchmarkIntakeLatency sends b.N PATCHes at a fixed 1,000/s (open loop)
+// and reports the latency from each request's scheduled time to its 202.
+func BenchmarkIntakeLatency(b *testing.B) {
+	t := newBenchStack(b, false)
+	b.ResetTimer()
+	p, err := benchrun.IntakeAtRate(b.Context(), t, benchIntakeRPS, b.N, 512)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(benchrun.Ms(p.Latency.P50), "p50_ms")
+	b.ReportMetric(benchrun.Ms(p.Latency.P99), "p99_ms")
+	b.ReportMetric(benchrun.Ms(p.Latency.Max), "max_ms")
+	reportOtherCores(b, p.Result.CPU, p.Result.Elapsed)
+}
+
+// BenchmarkEndToEnd submits b.N changes over 256 peerings as fast as 64
+// clients can while one worker applies them, and reports succeeded changes
+// per second from the first PATCH to the last terminal event.
+func BenchmarkEndToEnd(b *testing.B) {
+	t := newBenchStack(b, true)
+	b.ResetTimer()
+	tp, err := benchrun.EndToEndThroughput(b.Context(), t, benchClients, b.N, 2*time.Minute)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if tp.States["succeeded"] != b.N {
+		b.Fatalf("%d of %d changes succeeded: %v", tp.States["succeeded"], b.N, tp.States)
+	}
+	b.ReportMetric(tp.Rate(), "changes/s")
+	b.ReportMetric(tp.SteadyRate, "steady_changes/s")
+	b.ReportMetric(tp.Submit.Rate(), "submit_req/s")
+	b.ReportMetric(float64(tp.CPU["self"].Microseconds())/float64(b.N), "cpu_us/change")
+	reportOtherCores(b, tp.CPU, tp.Elapsed)
+}
+
+// BenchmarkEndToEndLatency sends b.N changes at a fixed 200/s (open loop)
+// with one worker and reports the latency from each 202 to the change's
+// terminal event; every client also long-polls its change
+// (GET /v1/changes/{id}?wait=30s), as a bot does (poll_p99_ms).
+func BenchmarkEndToEndLatency(b *testing.B) {
+	t := newBenchStack(b, true)
+	b.ResetTimer()
+	p, err := benchrun.EndToEndAtRate(b.Context(), t, benchE2ERPS, b.N, 512, true, time.Minute)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if p.States["succeeded"] != b.N {
+		b.Fatalf("%d of %d changes succeeded: %v", p.States["succeeded"], b.N, p.States)
+	}
+	b.ReportMetric(benchrun.Ms(p.Event.P50), "p50_ms")
+	b.ReportMetric(benchrun.Ms(p.Event.P99), "p99_ms")
+	b.ReportMetric(benchrun.Ms(p.Poll.P99), "poll_p99_ms")
+	reportOtherCores(b, p.Result.CPU, p.Result.Elapsed)
+}
+
+// reportOtherCores reports how many cores other processes of the machine
+// kept busy meanwhile: on a shared machine, figures taken while it is well
+// above zero are suspect.
+func reportOtherCores(b *testing.B, cpu map[string]time.Duration, elapsed time.Duration) {
+	if c := benchrun.OtherCores(cpu, elapsed); c >= 0 {
+		b.ReportMetric(c, "other_cores")
+	}
+}

@@ -1,0 +1,329 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/events"
+	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/testkit"
+	"github.com/patchbay/patchbay/internal/topology"
+)
+
+const (
+	testToken = "test-token-0123456789abcdef"
+	simKey    = "sim-key"
+	simSecret = "sim-secret-value-42"
+)
+
+// stack is a real Patchbay: embedded NATS, the simulator, an api behind
+// httptest and any number of workers.
+type stack struct {
+	t        testing.TB
+	ns       *server.Server
+	storeDir string
+	port     int
+	sim      *ccloudsim.Server
+	simURL   string
+	api      *app.API
+	apiURL   string
+	natsCfg  app.NATSConfig
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	logs     *syncBuffer
+}
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newStack builds the stack; apiOpts adjust the api's configuration.
+func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIConfig)) *stack {
+	t.Helper()
+	st := &stack{t: t, storeDir: t.TempDir(), logs: &syncBuffer{}}
+	st.startNATS(-1)
+	t.Cleanup(func() { st.ns.Shutdown() })
+
+	if simOpts.Credentials == nil {
+		simOpts.Credentials = map[string]string{simKey: simSecret}
+	}
+	sim, srv := testkit.CCloudSim(t, simOpts)
+	sim.SeedPeering(ccloudsim.Peering{ID: "p-1", DisplayName: "old", EnvironmentID: "env-1", NetworkID: "n-1",
+		Cloud: map[string]any{"kind": "AwsPeering", "account": "000000000000", "vpc": "vpc-1", "routes": []any{"10.0.0.0/16"}, "customer_region": "us-east-1"}, Phase: "READY"})
+	sim.SeedIntegration(ccloudsim.Integration{ID: "i-1", DisplayName: "old", Description: "d",
+		Target: map[string]any{"kind": "Slack", "webhook_url": "https://hooks.slack.com/services/T0/B0/SECRETSLACK"}})
+	sim.SeedIntegration(ccloudsim.Integration{ID: "i-role", DisplayName: "role", Target: map[string]any{"kind": "RoleEmail", "role_name": "OrganizationAdmin"}})
+	st.sim, st.simURL = sim, srv.URL
+
+	st.natsCfg = app.NATSConfig{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	apiCfg := app.APIConfig{
+		NATS: st.natsCfg, APITokens: "jira=" + testToken + ",slackbot=other-token-0123456789abcdef", MaxBodyBytes: 64 << 10,
+	}
+	for _, opt := range apiOpts {
+		opt(&apiCfg)
+	}
+	api, err := app.NewAPI(ctx, apiCfg, st.logger("api"), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(api.Close)
+	hs := httptest.NewServer(api.Handler)
+	t.Cleanup(hs.Close)
+	st.api, st.apiURL = api, hs.URL
+
+	nc, err := nats.Connect(st.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	st.nc = nc
+	st.js, _ = jetstream.New(nc)
+	return st
+}
+
+func (st *stack) logger(name string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("process", name)
+}
+
+func (st *stack) startNATS(port int) {
+	st.t.Helper()
+	ns, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: st.storeDir})
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	st.ns = ns
+	st.port = ns.Addr().(*net.TCPAddr).Port
+}
+
+// restartNATS stops the server and starts it again on the same port and store.
+func (st *stack) stopNATS() { st.ns.Shutdown(); st.ns.WaitForShutdown() }
+
+func (st *stack) restartNATS() { st.startNATS(st.port) }
+
+// workerConfig is a worker configuration tuned for fast tests.
+func (st *stack) workerConfig() app.WorkerConfig {
+	return app.WorkerConfig{
+		NATS:          st.natsCfg,
+		CCloud:        app.CCloudConfig{URL: st.simURL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second},
+		Retry:         app.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond},
+		ShutdownGrace: 5 * time.Second,
+	}
+}
+
+// runningWorker is a worker started by a test.
+type runningWorker struct {
+	w      *app.Worker
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returned
+	err    error
+}
+
+// stop drains the worker gracefully.
+func (rw *runningWorker) stop() error {
+	rw.cancel()
+	<-rw.done
+	rw.w.Close()
+	return rw.err
+}
+
+// kill simulates a crash: the NATS connection goes away at once, nothing is
+// acked or handed back.
+func (rw *runningWorker) kill() {
+	rw.w.Close()
+	rw.cancel()
+	<-rw.done
+}
+
+func (st *stack) startWorker(cfg app.WorkerConfig) *runningWorker {
+	st.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := app.NewWorker(ctx, cfg, st.logger("worker"), prometheus.NewRegistry())
+	if err != nil {
+		cancel()
+		st.t.Fatal(err)
+	}
+	rw := &runningWorker{w: w, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(rw.done)
+		rw.err = w.Run(ctx)
+	}()
+	st.t.Cleanup(func() {
+		rw.cancel()
+		<-rw.done
+		w.Close()
+	})
+	return rw
+}
+
+// do sends a request to the api.
+func (st *stack) do(method, path, token, contentType string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	st.t.Helper()
+	req, err := http.NewRequest(method, st.apiURL+path, bytes.NewReader(body))
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// submit PATCHes a change and returns its record, failing unless 202.
+func (st *stack) submit(path, body string, hdr map[string]string) change.Record {
+	st.t.Helper()
+	resp, data := st.do(http.MethodPatch, path, testToken, "application/json", []byte(body), hdr)
+	if resp.StatusCode != http.StatusAccepted {
+		st.t.Fatalf("PATCH %s: %d %s", path, resp.StatusCode, data)
+	}
+	var rec change.Record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		st.t.Fatal(err)
+	}
+	if loc := resp.Header.Get("Location"); loc != "/v1/changes/"+rec.ID {
+		st.t.Fatalf("Location %q for %s", loc, rec.ID)
+	}
+	return rec
+}
+
+// waitTerminal long-polls the api until the change is terminal.
+func (st *stack) waitTerminal(id string, within time.Duration) change.Record {
+	st.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, data := st.do(http.MethodGet, "/v1/changes/"+id+"?wait=5s", testToken, "", nil, nil)
+		if resp.StatusCode == http.StatusOK {
+			var rec change.Record
+			if err := json.Unmarshal(data, &rec); err != nil {
+				st.t.Fatal(err)
+			}
+			if rec.State.Terminal() {
+				return rec
+			}
+		}
+		if time.Now().After(deadline) {
+			st.t.Fatalf("change %s not terminal within %s: %d %s", id, within, resp.StatusCode, data)
+		}
+	}
+}
+
+// terminalEvents reads every terminal event in the events stream, by change id.
+func (st *stack) terminalEvents() map[string][]events.Event {
+	st.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, info := st.stream(ctx, topology.EventsStream)
+	out := map[string][]events.Event{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			st.t.Fatalf("event %d: %v", seq, err)
+		}
+		if m.Subject != events.Subject(change.StateSucceeded) && m.Subject != events.Subject(change.StateFailed) {
+			continue
+		}
+		if ct := m.Header.Get("Content-Type"); ct != events.ContentType {
+			st.t.Fatalf("event content type %q", ct)
+		}
+		var ev events.Event
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			st.t.Fatalf("event is not JSON: %v", err)
+		}
+		out[ev.Data.ID] = append(out[ev.Data.ID], ev)
+	}
+	return out
+}
+
+// stream returns a stream and its current info.
+func (st *stack) stream(ctx context.Context, name string) (jetstream.Stream, *jetstream.StreamInfo) {
+	st.t.Helper()
+	s, err := st.js.Stream(ctx, name)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	return s, info
+}
+
+// queued is the number of changes waiting in the work queue.
+func (st *stack) queued() uint64 {
+	st.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, info := st.stream(ctx, topology.ChangesStream)
+	return info.State.Msgs
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// waitEvents polls the events stream until every id has at least n terminal
+// events (the event follows the terminal record, after a crash by up to AckWait).
+func (st *stack) waitEvents(ids []string, n int, within time.Duration) map[string][]events.Event {
+	st.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		evs := st.terminalEvents()
+		missing := ""
+		for _, id := range ids {
+			if len(evs[id]) < n {
+				missing = id
+				break
+			}
+		}
+		if missing == "" {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			st.t.Fatalf("no terminal event for %s within %s", missing, within)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+}

@@ -1,0 +1,118 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/change"
+)
+
+func TestAPIAnswers503WhileNATSIsDownAndRecovers(t *testing.T) {
+	st := newStack(t, ccloudsim.Options{})
+	body := []byte(`{"spec":{"display_name":"x","environment":{"id":"env-1"}}}`)
+	st.submit("/networking/v1/peerings/p-1", string(body), nil)
+
+	st.stopNATS()
+	resp, data := st.do(http.MethodPatch, "/networking/v1/peerings/p-1", testToken, "application/json", body, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("with NATS down: %d %s, want 503", resp.StatusCode, data)
+	}
+	if resp, _ := st.do(http.MethodGet, "/readyz", "", "", nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with NATS down: %d", resp.StatusCode)
+	}
+	if resp, _ := st.do(http.MethodGet, "/healthz", "", "", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz with NATS down: %d", resp.StatusCode)
+	}
+
+	st.restartNATS()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, _ := st.do(http.MethodPatch, "/networking/v1/peerings/p-1", testToken, "application/json", body, nil)
+		if resp.StatusCode == http.StatusAccepted {
+			break
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("while recovering: %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("api did not recover after NATS came back")
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval of a poll-with-deadline
+	}
+	// Exactly the two accepted changes are in the queue: the 503 left nothing behind.
+	if n := st.queued(); n != 2 {
+		t.Fatalf("%d changes queued, want 2", n)
+	}
+}
+
+func TestKilledWorkerLosesNothing(t *testing.T) {
+	st := newStack(t, ccloudsim.Options{})
+	// Slow upstream so that the kill lands mid-batch with calls in flight.
+	st.sim.SetFaults(ccloudsim.Faults{SlowRate: 1, SlowDelay: 50 * time.Millisecond, Seed: 1})
+	var ids []string
+	for i := 0; i < 40; i++ {
+		rec := st.submit("/networking/v1/peerings/p-1", `{"spec":{"display_name":"n`+itoa(i)+`","environment":{"id":"env-1"}}}`, nil)
+		ids = append(ids, rec.ID)
+	}
+	first := st.startWorker(st.workerConfig())
+	// Kill once a few changes are through.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(st.sim.Requests()) < 5 {
+		if time.Now().After(deadline) {
+			t.Fatal("worker made no progress")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	first.kill()
+	st.sim.SetFaults(ccloudsim.Faults{})
+	st.startWorker(st.workerConfig())
+
+	for _, id := range ids {
+		if rec := st.waitTerminal(id, 60*time.Second); rec.State != change.StateSucceeded {
+			t.Fatalf("%s ended %s", id, rec.State)
+		}
+	}
+	evs := st.waitEvents(ids, 1, 20*time.Second)
+	for _, id := range ids {
+		if n := len(evs[id]); n != 1 {
+			t.Fatalf("%s has %d terminal events", id, n)
+		}
+	}
+	// Same resource: the final state is the last accepted change.
+	if p, _ := st.sim.Peering("p-1"); p.DisplayName != "n39" {
+		t.Fatalf("final display name %q, want n39", p.DisplayName)
+	}
+}
+
+func TestRetryEndpointAfterCredentialsAreFixed(t *testing.T) {
+	st := newStack(t, ccloudsim.Options{})
+	st.sim.SetCredentials(map[string]string{simKey: "rotated"}, nil)
+	st.startWorker(st.workerConfig())
+	rec := st.submit("/networking/v1/peerings/p-1", `{"spec":{"display_name":"after-fix","environment":{"id":"env-1"}}}`, nil)
+	failed := st.waitTerminal(rec.ID, 20*time.Second)
+	if failed.State != change.StateFailed || failed.Error == nil || failed.Error.Status != "401" {
+		t.Fatalf("want failed with 401, got %s %+v", failed.State, failed.Error)
+	}
+	// Retrying a change that is not failed is a conflict.
+	other := st.submit("/networking/v1/peerings/p-1", `{"spec":{"display_name":"x","environment":{"id":"env-1"}}}`, nil)
+	st.waitTerminal(other.ID, 20*time.Second)
+
+	st.sim.SetCredentials(map[string]string{simKey: simSecret}, nil)
+	resp, data := st.do(http.MethodPost, "/v1/changes/"+rec.ID+"/retry", testToken, "", nil, nil)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %d %s", resp.StatusCode, data)
+	}
+	done := st.waitTerminal(rec.ID, 20*time.Second)
+	if done.State != change.StateSucceeded || done.Generation != 1 || len(done.Attempts) != 2 || done.Error != nil {
+		t.Fatalf("after retry: %+v", done)
+	}
+	if resp, _ := st.do(http.MethodPost, "/v1/changes/"+rec.ID+"/retry", testToken, "", nil, nil); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("retry of a succeeded change: %d, want 409", resp.StatusCode)
+	}
+	evs := st.waitEvents([]string{rec.ID}, 2, 20*time.Second)
+	if n := len(evs[rec.ID]); n != 2 { // one per generation: failed, then succeeded
+		t.Fatalf("%d terminal events, want 2", n)
+	}
+}

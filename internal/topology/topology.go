@@ -1,0 +1,196 @@
+// Package topology declares Patchbay's JetStream assets (the change and
+// events streams, the lane consumers and the KV buckets), connects to NATS
+// and reports queue statistics.
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"time"
+
+	"github.com/patchbay/patchbay/internal/change"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/patchbay/patchbay/internal/events"
+	"github.com/patchbay/patchbay/internal/gate"
+)
+
+// Names of the JetStream assets. They are part of the operational contract.
+const (
+	ChangesStream     = "PATCHBAY_CHANGES"
+	EventsStream      = "PATCHBAY_EVENTS"
+	RecordsBucket     = "patchbay_changes"
+	IdempotencyBucket = "patchbay_idempotency"
+	PayloadsBucket    = "patchbay_payloads"
+	DeliveriesBucket  = "patchbay_deliveries"
+
+	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
+	changeSubjectPrefix = "patchbay.changes."
+	// partitionSubjectPrefix is where the stream stores them after the subject
+	// transform: patchbay.queue.<partition>.<kind>.<id>.
+	partitionSubjectPrefix = "patchbay.queue."
+)
+
+// Topology sizes and ages the JetStream assets.
+type Topology struct {
+	// Replicas of every stream and bucket (3 on a cluster).
+	Replicas int
+	// Partitions is the number of ordered lanes; a resource always maps to the
+	// same lane. Changing it on an existing stream is refused.
+	Partitions int
+	// AckWait is how long a worker may hold a change without a heartbeat.
+	AckWait time.Duration
+	// RecordTTL is how long a change record is kept after its last update.
+	RecordTTL time.Duration
+	// IdempotencyTTL is how long an Idempotency-Key is remembered (>= 24h).
+	IdempotencyTTL time.Duration
+	// DeliveryTTL is how long a signed webhook's delivery id is remembered
+	// to refuse a replay (GitHub lets a delivery be redelivered for 3 days).
+	DeliveryTTL time.Duration
+	// EventsMaxAge is how long result events are kept.
+	EventsMaxAge time.Duration
+	// EventsDuplicateWindow is the de-duplication window of the events stream.
+	EventsDuplicateWindow time.Duration
+}
+
+// DefaultTopology returns production defaults.
+func DefaultTopology() Topology {
+	return Topology{
+		Replicas:              1,
+		Partitions:            32,
+		AckWait:               30 * time.Second,
+		RecordTTL:             7 * 24 * time.Hour,
+		IdempotencyTTL:        48 * time.Hour,
+		DeliveryTTL:           72 * time.Hour,
+		EventsMaxAge:          7 * 24 * time.Hour,
+		EventsDuplicateWindow: 10 * time.Minute,
+	}
+}
+
+// ErrTopology reports an invalid topology.
+var ErrTopology = errors.New("topology: invalid topology")
+
+// Validate checks the topology.
+func (t Topology) Validate() error {
+	switch {
+	case t.Replicas < 1 || t.Replicas > 5:
+		return fmt.Errorf("%w: replicas %d not in 1..5", ErrTopology, t.Replicas)
+	case t.Partitions < 1 || t.Partitions > 1024:
+		return fmt.Errorf("%w: partitions %d not in 1..1024", ErrTopology, t.Partitions)
+	case t.AckWait < time.Second:
+		return fmt.Errorf("%w: ack wait %s below 1s", ErrTopology, t.AckWait)
+	case t.IdempotencyTTL < 24*time.Hour:
+		return fmt.Errorf("%w: idempotency TTL %s below 24h", ErrTopology, t.IdempotencyTTL)
+	case t.DeliveryTTL < time.Hour:
+		return fmt.Errorf("%w: delivery TTL %s below 1h", ErrTopology, t.DeliveryTTL)
+	}
+	return nil
+}
+
+// PartitionSubject is the filter subject of partition p.
+func PartitionSubject(p int) string { return partitionSubjectPrefix + strconv.Itoa(p) + ".>" }
+
+// ConsumerName is the durable consumer of partition p.
+func ConsumerName(p int) string { return "part-" + strconv.Itoa(p) }
+
+// Ensure creates or updates every stream, consumer and bucket. It is
+// idempotent and safe to run from many processes at once.
+func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	changes := jetstream.StreamConfig{
+		Name:        ChangesStream,
+		Description: "Patchbay accepted changes, partitioned by resource",
+		Subjects:    []string{changeSubjectPrefix + "*.*"},
+		SubjectTransform: &jetstream.SubjectTransformConfig{
+			Source:      changeSubjectPrefix + "*.*",
+			Destination: partitionSubjectPrefix + "{{partition(" + strconv.Itoa(t.Partitions) + ",1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}",
+		},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Replicas:   t.Replicas,
+		Duplicates: 2 * time.Minute,
+		Discard:    jetstream.DiscardNew,
+	}
+	if err := ensureStream(ctx, js, changes); err != nil {
+		return err
+	}
+	events := jetstream.StreamConfig{
+		Name:        EventsStream,
+		Description: "Patchbay CloudEvents result events",
+		Subjects:    []string{events.StreamSubjects},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.EventsMaxAge,
+		Duplicates:  t.EventsDuplicateWindow,
+	}
+	if err := ensureStream(ctx, js, events); err != nil {
+		return err
+	}
+	for p := 0; p < t.Partitions; p++ {
+		cfg := jetstream.ConsumerConfig{
+			Durable:       ConsumerName(p),
+			Description:   "Patchbay ordered lane " + strconv.Itoa(p),
+			FilterSubject: PartitionSubject(p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.AckWait,
+			// One change in flight per lane: per-resource order and no overlap.
+			MaxAckPending: 1,
+			// Naks count toward MaxDeliver; the worker owns the retry budget.
+			MaxDeliver: -1,
+			MaxWaiting: 512,
+			Replicas:   t.Replicas,
+		}
+		if _, err := js.CreateOrUpdateConsumer(ctx, ChangesStream, cfg); err != nil {
+			return fmt.Errorf("topology: ensure consumer %s: %w", cfg.Durable, err)
+		}
+	}
+	buckets := []jetstream.KeyValueConfig{
+		{Bucket: RecordsBucket, Description: "Patchbay change records", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: PayloadsBucket, Description: "Patchbay request bodies of failed changes (for retry)", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: gate.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+	}
+	for _, b := range buckets {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
+			return fmt.Errorf("topology: ensure bucket %s: %w", b.Bucket, err)
+		}
+	}
+	return nil
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("topology: ensure stream %s: %w", cfg.Name, err)
+	}
+	return nil
+}
+
+// CheckPresent reports an error unless the streams and buckets exist; it is
+// what readiness probes call.
+func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
+	for _, s := range []string{ChangesStream, EventsStream} {
+		if _, err := js.Stream(ctx, s); err != nil {
+			return fmt.Errorf("topology: stream %s: %w", s, err)
+		}
+	}
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, gate.Bucket} {
+		if _, err := js.KeyValue(ctx, b); err != nil {
+			return fmt.Errorf("topology: bucket %s: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// ChangeSubject is the subject a change to r is published on.
+func ChangeSubject(r change.Resource) string {
+	return changeSubjectPrefix + strings.ToLower(r.Kind) + "." + r.ID
+}
