@@ -20,8 +20,10 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/retry"
 )
 
 // Config is the dev command's configuration.
@@ -78,17 +80,21 @@ func realMain(ctx context.Context) error {
 	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 
-	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	natsCfg := app.DefaultWorkerConfig().NATS
+	natsCfg.URL = ns.ClientURL()
 	apiCfg := app.APIConfig{
 		NATS: natsCfg, HTTPAddr: cfg.HTTPAddr, MetricsAddr: cfg.APIMetrics,
 		APITokens: "dev=" + cfg.Token, MaxBodyBytes: 64 << 10, LogLevel: cfg.LogLevel,
 	}
-	workerCfg := app.WorkerConfig{
-		NATS: natsCfg, MetricsAddr: cfg.WorkerMetrics, ShutdownGrace: 10 * time.Second, LogLevel: cfg.LogLevel,
-		CCloud: app.CCloudConfig{URL: "http://" + simLn.Addr().String(), APIKey: "dev-key", APISecret: "dev-secret", Timeout: 10 * time.Second},
-		Retry: app.RetryConfig{MaxErrorAttempts: 10, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
-			BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second},
-	}
+	// Production defaults, pointed at the embedded NATS and the simulator,
+	// with budgets short enough to watch a retry happen.
+	workerCfg := app.DefaultWorkerConfig()
+	workerCfg.NATS = natsCfg
+	workerCfg.MetricsAddr, workerCfg.LogLevel = cfg.WorkerMetrics, cfg.LogLevel
+	workerCfg.ShutdownGrace = 10 * time.Second
+	workerCfg.CCloud = ccloud.Settings{URL: "http://" + simLn.Addr().String(), APIKey: "dev-key", APISecret: "dev-secret", Timeout: 10 * time.Second}
+	workerCfg.Retry = retry.Settings{MaxErrorAttempts: 10, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+		BackoffBase: 500 * time.Millisecond, BackoffMax: 30 * time.Second}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -38,10 +37,10 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	if err != nil {
 		return nil, err
 	}
-	topo := cfg.NATS.Topology()
-	if err := topo.Validate(); err != nil {
-		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
+	if err := cfg.NATS.Validate(); err != nil {
+		return nil, err
 	}
+	topo := cfg.NATS.Topology()
 	m, err := metrics.NewIntake(reg)
 	if err != nil {
 		return nil, err
@@ -49,18 +48,18 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	m.Preset(operations())
 	nc, js, err := topology.Connect(cfg.NATS.URL, "patchbay-api", logger)
 	if err != nil {
-		return nil, fmt.Errorf("NATS_URL: %w", err)
+		return nil, err
 	}
 	if err := topology.EnsureWithRetry(ctx, js, topo, logger); err != nil {
 		nc.Close()
 		return nil, err
 	}
-	records, err := records.NewRecords(ctx, js)
+	store, err := records.NewRecords(ctx, js)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	queue, err := queue.NewQueue(ctx, js, records, time.Now)
+	q, err := queue.NewQueue(ctx, js, store, time.Now)
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -75,7 +74,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		return nil, err
 	}
 	srv, err := intake.New(icfg, intake.Deps{
-		Queue: queue, Records: records, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
+		Queue: q, Records: store, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
 		Ready: func(ctx context.Context) error {
 			if !nc.IsConnected() {
 				return errors.New("NATS is not connected")

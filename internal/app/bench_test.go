@@ -12,8 +12,11 @@ import (
 
 	"github.com/patchbay/patchbay/bench/benchrun"
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/testkit"
+	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // Benchmarks of the whole pipeline in one process: embedded NATS (file
@@ -56,7 +59,7 @@ func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 	simSrv := httptest.NewServer(sim)
 	b.Cleanup(simSrv.Close)
 
-	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	natsCfg := topology.Settings{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
 	// No per-caller intake limit (the zero value): one caller sends all the load.
 	api, err := app.NewAPI(ctx, app.APIConfig{
 		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,
@@ -71,14 +74,13 @@ func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 	if worker {
 		// The worker's context outlives setup: NewWorker starts watchers on it.
 		wctx, stop := context.WithCancel(context.Background())
-		w, err := app.NewWorker(wctx, app.WorkerConfig{
-			NATS:   natsCfg,
-			CCloud: app.CCloudConfig{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second},
-			Retry: app.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
-				BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
-			RateLimit:     app.RateLimitConfig{Margin: 0.03, ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second},
-			ShutdownGrace: 5 * time.Second,
-		}, logger, prometheus.NewRegistry())
+		wcfg := app.DefaultWorkerConfig()
+		wcfg.NATS = natsCfg
+		wcfg.CCloud = ccloud.Settings{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second}
+		wcfg.Retry = retry.Settings{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+			BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second}
+		wcfg.ShutdownGrace = 5 * time.Second
+		w, err := app.NewWorker(wctx, wcfg, logger, prometheus.NewRegistry())
 		if err != nil {
 			stop()
 			b.Fatal(err)

@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/testkit"
 	"github.com/patchbay/patchbay/internal/topology"
 )
@@ -48,7 +50,7 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 	sim, srv := testkit.CCloudSim(t, ccloudsim.Options{Credentials: map[string]string{simKey: simSecret}})
 	seedPeerings(sim, resources)
 	cs := &clusterStack{t: t, cluster: cl, sim: sim}
-	natsCfg := app.NATSConfig{URL: cl.URLs(), Replicas: 3, Partitions: 8, AckWait: 3 * time.Second}
+	natsCfg := topology.Settings{URL: cl.URLs(), Replicas: 3, Partitions: 8, AckWait: 3 * time.Second}
 	logs := &syncBuffer{}
 	logger := (&stack{logs: logs}).logger
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -66,12 +68,12 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 	}
 	for i := 0; i < 3; i++ {
 		wctx, wcancel := context.WithCancel(context.Background())
-		w, err := app.NewWorker(wctx, app.WorkerConfig{
-			NATS:          natsCfg,
-			CCloud:        app.CCloudConfig{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 5 * time.Second},
-			Retry:         app.RetryConfig{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second},
-			ShutdownGrace: 5 * time.Second,
-		}, logger("worker"), prometheus.NewRegistry())
+		wcfg := app.DefaultWorkerConfig()
+		wcfg.NATS = natsCfg
+		wcfg.CCloud = ccloud.Settings{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 5 * time.Second}
+		wcfg.Retry = retry.Settings{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second}
+		wcfg.ShutdownGrace = 5 * time.Second
+		w, err := app.NewWorker(wctx, wcfg, logger("worker"), prometheus.NewRegistry())
 		if err != nil {
 			wcancel()
 			t.Fatal(err)

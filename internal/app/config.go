@@ -11,27 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/ccloud"
+	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
-// NATSConfig is shared by the api and the worker; both must agree on it.
-type NATSConfig struct {
-	URL        string        `env:"NATS_URL, default=nats://127.0.0.1:4222"`
-	Replicas   int           `env:"NATS_REPLICAS, default=1"`
-	Partitions int           `env:"PATCHBAY_PARTITIONS, default=32"`
-	AckWait    time.Duration `env:"PATCHBAY_ACK_WAIT, default=30s"`
-}
-
-// Topology turns the configuration into the JetStream topology.
-func (n NATSConfig) Topology() topology.Topology {
-	t := topology.DefaultTopology()
-	t.Replicas, t.Partitions, t.AckWait = n.Replicas, n.Partitions, n.AckWait
-	return t
-}
-
 // APIConfig configures cmd/api.
 type APIConfig struct {
-	NATS         NATSConfig
+	NATS         topology.Settings
 	HTTPAddr     string `env:"HTTP_ADDR, default=:8080"`
 	MetricsAddr  string `env:"METRICS_ADDR, default=:9464"`
 	APITokens    string `env:"API_TOKENS" json:"-"`
@@ -53,24 +40,6 @@ type APIConfig struct {
 	LookupEnv func(string) (string, bool) `json:"-"`
 }
 
-// CCloudConfig configures the upstream client.
-type CCloudConfig struct {
-	URL         string        `env:"CCLOUD_API_URL, default=https://api.confluent.cloud"`
-	APIKey      string        `env:"CCLOUD_API_KEY"`
-	APISecret   string        `env:"CCLOUD_API_SECRET" json:"-"`
-	AccessToken string        `env:"CCLOUD_ACCESS_TOKEN" json:"-"`
-	Timeout     time.Duration `env:"CCLOUD_TIMEOUT, default=30s"`
-}
-
-// RetryConfig sets the retry budgets.
-type RetryConfig struct {
-	MaxErrorAttempts int           `env:"RETRY_MAX_ATTEMPTS, default=10"`
-	MaxAge           time.Duration `env:"RETRY_MAX_AGE, default=24h"`
-	MaxRateLimitWait time.Duration `env:"RETRY_MAX_RATE_LIMIT_WAIT, default=5m"`
-	BackoffBase      time.Duration `env:"RETRY_BACKOFF_BASE, default=1s"`
-	BackoffMax       time.Duration `env:"RETRY_BACKOFF_MAX, default=5m"`
-}
-
 // RateLimitConfig tunes the fleet-wide rate-limit gate.
 type RateLimitConfig struct {
 	Margin        float64       `env:"RATELIMIT_MARGIN, default=0.03"`
@@ -80,9 +49,9 @@ type RateLimitConfig struct {
 
 // WorkerConfig configures cmd/worker.
 type WorkerConfig struct {
-	NATS          NATSConfig
-	CCloud        CCloudConfig
-	Retry         RetryConfig
+	NATS          topology.Settings
+	CCloud        ccloud.Settings
+	Retry         retry.Settings
 	RateLimit     RateLimitConfig
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`

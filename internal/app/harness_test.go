@@ -20,10 +20,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchbay/patchbay/internal/app"
+	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/testkit"
 	"github.com/patchbay/patchbay/internal/topology"
 )
@@ -45,7 +47,7 @@ type stack struct {
 	simURL   string
 	api      *app.API
 	apiURL   string
-	natsCfg  app.NATSConfig
+	natsCfg  topology.Settings
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	logs     *syncBuffer
@@ -87,7 +89,7 @@ func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIC
 	sim.SeedIntegration(ccloudsim.Integration{ID: "i-role", DisplayName: "role", Target: map[string]any{"kind": "RoleEmail", "role_name": "OrganizationAdmin"}})
 	st.sim, st.simURL = sim, srv.URL
 
-	st.natsCfg = app.NATSConfig{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
+	st.natsCfg = topology.Settings{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	apiCfg := app.APIConfig{
@@ -136,12 +138,12 @@ func (st *stack) restartNATS() { st.startNATS(st.port) }
 
 // workerConfig is a worker configuration tuned for fast tests.
 func (st *stack) workerConfig() app.WorkerConfig {
-	return app.WorkerConfig{
-		NATS:          st.natsCfg,
-		CCloud:        app.CCloudConfig{URL: st.simURL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second},
-		Retry:         app.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond},
-		ShutdownGrace: 5 * time.Second,
-	}
+	cfg := app.DefaultWorkerConfig()
+	cfg.NATS = st.natsCfg
+	cfg.CCloud = ccloud.Settings{URL: st.simURL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second}
+	cfg.Retry = retry.Settings{MaxErrorAttempts: 5, MaxAge: time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	cfg.ShutdownGrace = 5 * time.Second
+	return cfg
 }
 
 // runningWorker is a worker started by a test.

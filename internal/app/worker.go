@@ -35,27 +35,14 @@ type Worker struct {
 // the worker with its upstream client.
 func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg prometheus.Registerer) (*Worker, error) {
 	logger = redact.NewLogger(logger, cfg.CCloud.APISecret, cfg.CCloud.AccessToken)
-	if cfg.CCloud.APIKey == "" && cfg.CCloud.AccessToken == "" {
-		return nil, fmt.Errorf("CCLOUD_API_KEY: set CCLOUD_API_KEY and CCLOUD_API_SECRET (or CCLOUD_ACCESS_TOKEN)")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.CCloud.APIKey != "" && cfg.CCloud.APISecret == "" {
-		return nil, fmt.Errorf("CCLOUD_API_SECRET: required with CCLOUD_API_KEY")
-	}
-	up, err := ccloud.New(ccloud.Config{
-		BaseURL: cfg.CCloud.URL, APIKey: cfg.CCloud.APIKey, APISecret: cfg.CCloud.APISecret,
-		AccessToken: cfg.CCloud.AccessToken, Timeout: cfg.CCloud.Timeout, Version: Version,
-	})
+	up, err := ccloud.New(cfg.CCloud.Config(Version))
 	if err != nil {
-		return nil, fmt.Errorf("CCLOUD_API_URL: %w", err)
-	}
-	r := cfg.Retry
-	if r.MaxErrorAttempts < 1 || r.BackoffBase <= 0 || r.BackoffMax < r.BackoffBase || r.MaxAge <= 0 || r.MaxRateLimitWait <= 0 {
-		return nil, fmt.Errorf("RETRY_*: need RETRY_MAX_ATTEMPTS >= 1, RETRY_MAX_AGE > 0, RETRY_MAX_RATE_LIMIT_WAIT > 0, 0 < RETRY_BACKOFF_BASE <= RETRY_BACKOFF_MAX")
+		return nil, fmt.Errorf("CCLOUD_*: %w", err)
 	}
 	topo := cfg.NATS.Topology()
-	if err := topo.Validate(); err != nil {
-		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
-	}
 	m, err := metrics.NewWorker(reg)
 	if err != nil {
 		return nil, err
@@ -63,13 +50,13 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	m.Preset(operations(), []string{retry.ReasonRateLimited, retry.ReasonUpstreamError, worker.RetryReasonGate})
 	nc, js, err := topology.Connect(cfg.NATS.URL, "patchbay-worker", logger)
 	if err != nil {
-		return nil, fmt.Errorf("NATS_URL: %w", err)
+		return nil, err
 	}
 	fail := func(err error) (*Worker, error) { nc.Close(); return nil, err }
 	if err := topology.EnsureWithRetry(ctx, js, topo, logger); err != nil {
 		return fail(err)
 	}
-	records, err := records.NewRecords(ctx, js)
+	store, err := records.NewRecords(ctx, js)
 	if err != nil {
 		return fail(err)
 	}
@@ -93,15 +80,9 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	}
 	w, err := worker.New(worker.Config{
 		Partitions: topo.Partitions, AckWait: topo.AckWait, ShutdownGrace: cfg.ShutdownGrace,
-		Policy: retry.Policy{
-			MaxErrorAttempts:     r.MaxErrorAttempts,
-			MaxAge:               r.MaxAge,
-			MaxRateLimitWait:     r.MaxRateLimitWait,
-			DefaultRateLimitWait: time.Second,
-			Backoff:              retry.FullJitter(r.BackoffBase, r.BackoffMax, rand.Float64),
-		},
+		Policy: cfg.Retry.Policy(rand.Float64),
 	}, worker.Deps{
-		JS: js, Records: records, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
+		JS: js, Records: store, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
 	})
 	if err != nil {
 		return fail(err)

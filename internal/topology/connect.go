@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,7 +31,7 @@ func Connect(urls, name string, logger *slog.Logger) (*nats.Conn, jetstream.JetS
 		}),
 	)
 	if err != nil {
-		return nil, nil, fmt.Errorf("topology: connect to NATS: %w", err)
+		return nil, nil, fmt.Errorf("NATS_URL: connect to %s: %w", Redact(urls), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -54,6 +55,9 @@ func EnsureWithRetry(ctx context.Context, js jetstream.JetStream, t Topology, lo
 		if err == nil {
 			return nil
 		}
+		if nc := js.Conn(); !nc.IsConnected() {
+			err = notConnected(nc)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("topology: ensure topology: %w (last error: %v)", ctx.Err(), err)
 		}
@@ -64,4 +68,14 @@ func EnsureWithRetry(ctx context.Context, js jetstream.JetStream, t Topology, lo
 		}
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// notConnected explains a disconnected connection by the servers it tries
+// and its last error, naming NATS_URL.
+func notConnected(nc *nats.Conn) error {
+	servers := strings.Join(nc.Servers(), ",")
+	if last := nc.LastError(); last != nil {
+		return fmt.Errorf("NATS_URL: not connected to %s: %w", Redact(servers), last)
+	}
+	return fmt.Errorf("NATS_URL: not connected to %s", Redact(servers))
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/patchbay/patchbay/internal/testkit"
+)
+
+// TestMain lets a test run this binary's main in a child process.
+func TestMain(m *testing.M) {
+	if os.Getenv(testkit.RunMainEnv) == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestBadConfigurationExitsAtOnce: with NATS down, each bad variable makes
+// the worker exit non-zero within a second, printing one line that names it
+// (before, some were checked only after NATS answered, so the worker waited
+// forever, or named another variable).
+func TestBadConfigurationExitsAtOnce(t *testing.T) {
+	cases := []struct{ variable, value string }{
+		{"CCLOUD_TIMEOUT", "-1s"},
+		{"CCLOUD_API_KEY", "key:with:colons"},
+		{"CCLOUD_API_URL", "ftp://example.com"},
+		{"RATELIMIT_MARGIN", "5"},
+		{"PATCHBAY_ACK_WAIT", "-1s"},
+		{"RETRY_MAX_ATTEMPTS", "0"},
+		{"RETRY_BACKOFF_MAX", "1ms"},
+		{"NATS_REPLICAS", "7"},
+		{"NATS_URL", "http://127.0.0.1:1"},
+		{"LOG_LEVEL", "loud"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.variable, func(t *testing.T) {
+			stderr := testkit.RunMain(t, workerEnv(map[string]string{tc.variable: tc.value}))
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.variable) {
+				t.Fatalf("want one line naming %s, got:\n%s", tc.variable, stderr)
+			}
+		})
+	}
+}
+
+// workerEnv is a valid worker environment (NATS unreachable) plus extra.
+func workerEnv(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"NATS_URL":          "nats://127.0.0.1:1",
+		"CCLOUD_API_KEY":    "key",
+		"CCLOUD_API_SECRET": "secret",
+		"METRICS_ADDR":      "127.0.0.1:0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
