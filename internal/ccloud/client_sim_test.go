@@ -249,33 +249,6 @@ func TestSimulatorTransportFaults(t *testing.T) {
 	}
 }
 
-func TestSimulatorTypedHelpers(t *testing.T) {
-	t.Parallel()
-	b := newSim(t, 0)
-	name := "renamed"
-	p, resp, err := b.client.UpdatePeering(t.Context(), "p-1", ccloud.PeeringUpdate{Spec: ccloud.PeeringSpecUpdate{
-		DisplayName: &name, Environment: ccloud.EnvScopedRef{ID: "env-1"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Spec.DisplayName != name || p.Spec.Cloud.AWS == nil || p.Spec.Cloud.AWS.Account != "000000000000" ||
-		p.Status.Phase != ccloud.PhaseReady || p.Spec.Network.ID != "n-1" || p.Metadata.UpdatedAt == nil || resp.Status != 200 {
-		t.Errorf("peering = %+v", p)
-	}
-	target := ccloud.NewWebhookTarget("https://example.com/hook")
-	i, _, err := b.client.UpdateIntegration(t.Context(), "i-1", ccloud.IntegrationUpdate{Target: &target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if i.Target.Webhook == nil || i.Target.Webhook.URL != "https://example.com/hook" || i.DisplayName != "Slack" {
-		t.Errorf("integration = %+v", i)
-	}
-	stored, _ := b.sim.Integration("i-1")
-	if stored.Target["kind"] != "Webhook" {
-		t.Errorf("simulator state = %+v", stored)
-	}
-}
-
 func TestSimulatorPathInjection(t *testing.T) {
 	t.Parallel()
 	b := newSim(t, 0)

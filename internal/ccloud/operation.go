@@ -75,9 +75,6 @@ func (op Operation) Kind() string {
 	}
 }
 
-// Valid reports whether op is one of the known operations.
-func (op Operation) Valid() bool { return op.prefix() != "" }
-
 // isOperationPath reports whether p is exactly one operation prefix followed
 // by one valid id, which is the only shape of path the client may call.
 func isOperationPath(p string) bool {

@@ -23,9 +23,6 @@ func (l *longPolls) acquire() (release func(), ok bool) {
 // inFlight is the number of long-polls holding a slot.
 func (l *longPolls) inFlight() int { return len(l.slots) }
 
-// InFlightLongPolls reports how many long-polls are waiting right now.
-func (s *Server) InFlightLongPolls() int { return s.longPolls.inFlight() }
-
 // HeaderLongPoll is set to "skipped" on a GET /v1/changes/{id}?wait= answered
 // at once because MAX_LONG_POLLS long-polls were already waiting.
 const HeaderLongPoll = "X-Patchbay-Long-Poll"

@@ -10,9 +10,6 @@ import (
 //go:embed openapi.yaml
 var openapiDoc []byte
 
-// OpenAPI returns the OpenAPI 3 document of the intake.
-func OpenAPI() []byte { return append([]byte(nil), openapiDoc...) }
-
 func (s *Server) openapi(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", openapiDoc)
 }

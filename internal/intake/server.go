@@ -131,18 +131,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// Routes lists "METHOD path" of every route (for the OpenAPI test).
-func (s *Server) Routes() []string {
-	var out []string
-	for _, r := range s.echo.Routes() {
-		if r.Method == echo.RouteNotFound {
-			continue
-		}
-		out = append(out, r.Method+" "+r.Path)
-	}
-	return out
-}
-
 // observe records request metrics by route template (never by raw path).
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
