@@ -4,29 +4,16 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/sethvargo/go-envconfig"
 
 	"github.com/patchbay/patchbay/internal/app"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := realMain(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "api:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("api", realMain) }
 
 func realMain(ctx context.Context) error {
 	var cfg app.APIConfig
-	if err := envconfig.Process(ctx, &cfg); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	if err := app.LoadEnv(ctx, &cfg); err != nil {
+		return err
 	}
 	logger, err := app.NewLogger(cfg.LogLevel)
 	if err != nil {

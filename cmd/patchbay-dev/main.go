@@ -10,14 +10,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/sethvargo/go-envconfig"
 
 	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/ccloud"
@@ -39,19 +34,12 @@ type Config struct {
 	LogLevel      string `env:"LOG_LEVEL, default=warn"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := realMain(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "patchbay-dev:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("patchbay-dev", realMain) }
 
 func realMain(ctx context.Context) error {
 	var cfg Config
-	if err := envconfig.Process(ctx, &cfg); err != nil {
-		return fmt.Errorf("configuration: %w", err)
+	if err := app.LoadEnv(ctx, &cfg); err != nil {
+		return err
 	}
 	logger, err := app.NewLogger(cfg.LogLevel)
 	if err != nil {
