@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
+.PHONY: profile run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
 
 ## run: everything in one process (embedded NATS, simulator, api, worker)
 run:
@@ -98,3 +98,11 @@ bench-cluster:
 
 clean:
 	rm -rf bin .patchbay-dev
+
+## profile: CPU profile of the intake alone (BenchmarkIntakeClosedLoop); the
+## test binary and cpu.out go to a temporary directory (printed), never the tree.
+profile:
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/patchbay-profile.XXXXXX"); \
+	$(GO) test ./internal/app -run '^$$' -bench IntakeClosedLoop -benchtime 20000x -o "$$dir/app.test" -cpuprofile "$$dir/cpu.out" && \
+	$(GO) tool pprof -top -cum "$$dir/app.test" "$$dir/cpu.out" | head -40; \
+	echo "profile kept in $$dir (go tool pprof $$dir/app.test $$dir/cpu.out)"

@@ -152,7 +152,7 @@ func BenchmarkIntake(b *testing.B) {
 // BenchmarkIntakeClosedLoop is the intake alone, closed loop with 64
 // clients: a clean target for profiling the api side, e.g.
 //
-//	go test ./internal/app -run '^$' -bench IntakeClosedLoop -benchtime 20000x -cpuprofile cpu.out
+//	make profile   (writes the test binary and cpu.out to a temporary directory)
 func BenchmarkIntakeClosedLoop(b *testing.B) {
 	t := newBenchStack(b, false)
 	b.ResetTimer()
