@@ -3,6 +3,7 @@ package intake_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/intake"
+	"github.com/patchbay/patchbay/internal/testkit"
 )
 
 func TestRateLimitPerCaller(t *testing.T) {
@@ -99,13 +101,10 @@ func TestLongPollCap(t *testing.T) {
 		defer wg.Done()
 		first = poll(ctx, "60s")
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for b.srv.InFlightLongPolls() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the first long-poll never started waiting")
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval
-	}
+	testkit.Eventually(t, 10*time.Second, "the first long-poll waiting", func() (bool, string) {
+		n := b.srv.InFlightLongPolls()
+		return n == 1, fmt.Sprintf("%d in flight", n)
+	})
 
 	// The second is answered at once with the current record.
 	start := time.Now()
