@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: profile run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
+.PHONY: bench-partial profile run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
 
 ## run: everything in one process (embedded NATS, simulator, api, worker)
 run:
@@ -86,6 +86,18 @@ GOODPUT_FLAGS ?=
 bench-goodput:
 	@$(BENCH_BUILD); \
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
+
+## bench-partial: issue 11's partial failures with real processes: healthy
+## changes next to resources failing every call (isolation), 600 resources
+## behind a 300 ms upstream (fanout), and a worker frozen with SIGSTOP or cut
+## off by a stalled NATS link past its lease (pause; a promise violation
+## fails the run). About 3 minutes.
+PARTIAL_FLAGS ?=
+bench-partial:
+	@$(BENCH_BUILD); \
+	for s in isolation fanout pause; do \
+		"$$dir/patchbay-bench" $(BENCH_BINS) -scenario $$s $(PARTIAL_FLAGS) || exit 1; \
+	done
 
 ## bench-cluster: intake and end-to-end throughput on a 3-node R3 JetStream
 ## cluster (three nats-server processes) next to a single node, in one run
