@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/bench/benchrun"
+	"github.com/patchbay/patchbay/internal/ccloudsim"
 )
 
 // The partial-failure scenarios (issue 11) run nats-server, the api and
@@ -24,7 +25,8 @@ import (
 //     worker is frozen with SIGSTOP for 12 s (lease 6 s), then, in a fresh
 //     deployment, while one worker's NATS link is stalled for 12 s by a TCP
 //     proxy; checks no overlapping calls per resource, per-resource order,
-//     every change terminal, no record leaving a terminal state, exactly one
+//     every change terminal (one call in five answers 503, so some are
+//     retried), no record leaving a terminal state, exactly one
 //     terminal event per change and none after it. A violation fails the run.
 
 // partialEnv is the worker settings the partial-failure scenarios share:
@@ -233,6 +235,9 @@ func (r *run) pauseOnce(ctx context.Context, how string) error {
 	if err != nil {
 		return err
 	}
+	// One call in five answers 503, so that outcomes differ: a stale
+	// "retrying" written over a "succeeded" would show.
+	sim.SetFaults(ccloudsim.Faults{Rate503: 0.2, Seed: 11})
 	up := newUpstream(sim, 200*time.Millisecond, nil)
 	simURL, err := up.serve(r)
 	if err != nil {
