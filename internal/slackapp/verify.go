@@ -12,9 +12,9 @@ import (
 
 // Errors of request verification, each answered with its own status.
 var (
-	errTooLarge    = errors.New("slackapp: request body too large")
-	errNotForm     = errors.New("slackapp: not a form-encoded request")
-	errUnreadable  = errors.New("slackapp: request body could not be read")
+	errTooLarge     = errors.New("slackapp: request body too large")
+	errNotForm      = errors.New("slackapp: not a form-encoded request")
+	errUnreadable   = errors.New("slackapp: request body could not be read")
 	errBadSignature = errors.New("slackapp: missing, stale or invalid Slack signature")
 )
 
