@@ -285,3 +285,18 @@ func (b *bundle) resign(r *http.Request, secret string) string {
 }
 
 func strconvParse(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// newDestination builds another Destination on b's stores with cfg.
+func newDestination(t *testing.T, b *bundle, cfg slackapp.Config) *slackapp.Destination {
+	t.Helper()
+	poster, err := slackapp.NewPoster(cfg.AllowedHosts, cfg.PostTimeout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := slackapp.NewDestination(cfg, slackapp.DestinationDeps{Replies: b.replies, Poster: poster, Callers: b.callers,
+		Logger: slog.New(slog.NewJSONHandler(b.logs, nil)), Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
