@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/apierror"
-	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/ccloud"
+	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/queue"
 )
 

@@ -10,10 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
