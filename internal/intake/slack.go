@@ -102,3 +102,16 @@ func (e callerEntry) slack(c *Caller, lookupEnv func(string) (string, bool)) err
 	c.Slack.FallbackWebhookURL = v
 	return nil
 }
+
+// HasSlackUsers reports whether any caller has Slack users.
+func (cs *Callers) HasSlackUsers() bool {
+	if cs == nil {
+		return false
+	}
+	for _, c := range cs.list {
+		if len(c.SlackUsers) > 0 {
+			return true
+		}
+	}
+	return false
+}
