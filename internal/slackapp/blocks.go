@@ -141,7 +141,7 @@ func acceptedMessage(verb Verb, rec change.Record, body []byte, replayed bool) *
 
 // statusMessage describes a change record.
 func statusMessage(rec change.Record) *slack.WebhookMessage {
-	lines := []string{fmt.Sprintf("*%s* `%s` %s `%s`: *%s*", emoji(rec.State), rec.ID, strings.ToLower(rec.Resource.Kind), escape(rec.Resource.ID), rec.State)}
+	lines := []string{fmt.Sprintf("%s `%s` %s `%s`: *%s*", emoji(rec.State), rec.ID, strings.ToLower(rec.Resource.Kind), escape(rec.Resource.ID), rec.State)}
 	lines = append(lines, fmt.Sprintf("Requested by %s at %s", escape(rec.RequestedBy), rec.AcceptedAt.UTC().Format(time.RFC3339)))
 	if n := len(rec.Attempts); n > 0 {
 		a := rec.Attempts[n-1]

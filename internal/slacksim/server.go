@@ -123,8 +123,13 @@ func (s *Server) Attempts(url string) int {
 
 func (s *Server) path(url string) string { return strings.TrimPrefix(url, s.base) }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. GET / lists every message received
+// (for a person watching `make run`).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		s.list(w)
+		return
+	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "method_not_allowed", http.StatusMethodNotAllowed)
 		return
@@ -171,4 +176,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.posts = append(e.posts, Post{At: now, Message: msg, Raw: body})
 	_, _ = io.WriteString(w, "ok")
+}
+
+// list writes every received message as JSON lines: where, when, what.
+func (s *Server) list(w http.ResponseWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	for path, e := range s.endpoints {
+		for _, p := range e.posts {
+			_ = enc.Encode(map[string]any{"to": path, "at": p.At, "message": json.RawMessage(p.Raw)})
+		}
+	}
 }
