@@ -89,14 +89,14 @@ type storedTarget struct {
 // Find returns the reply target of a change record: by its id, else by its
 // requested_by and Idempotency-Key. found is false when there is none.
 func (r *Replies) Find(ctx context.Context, rec change.Record) (storedTarget, bool, error) {
-	keys := []string{rec.ID}
+	var keys []string
+	if change.ValidID(rec.ID) { // anything else is not a usable KV key
+		keys = append(keys, rec.ID)
+	}
 	if rec.IdempotencyKey != "" {
 		keys = append(keys, pendingKey(rec.RequestedBy, rec.IdempotencyKey))
 	}
 	for _, k := range keys {
-		if !change.ValidID(k) && k == rec.ID {
-			continue // not a usable KV key
-		}
 		e, err := r.kv.Get(ctx, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
