@@ -79,7 +79,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	slack, err := newSlackApp(ctx, cfg.Slack, js, callers, queue, records, logger)
+	slack, err := newSlackApp(ctx, cfg.Slack, js, callers, queue, records, m, logger)
 	if err != nil {
 		nc.Close()
 		return nil, err

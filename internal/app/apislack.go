@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/intake"
+	"github.com/patchbay/patchbay/internal/metrics"
 	"github.com/patchbay/patchbay/internal/queue"
 	"github.com/patchbay/patchbay/internal/records"
 	"github.com/patchbay/patchbay/internal/slackapp"
@@ -35,7 +36,7 @@ func checkSlack(cfg slackapp.Config, callers *intake.Callers, logger *slog.Logge
 
 // newSlackApp builds the Slack endpoints; nil when the app is disabled.
 func newSlackApp(ctx context.Context, cfg slackapp.Config, js jetstream.JetStream, callers *intake.Callers,
-	q *queue.Queue, recs *records.Records, logger *slog.Logger) (*slackapp.Handler, error) {
+	q *queue.Queue, recs *records.Records, m *metrics.Intake, logger *slog.Logger) (*slackapp.Handler, error) {
 	if !cfg.Enabled() {
 		return nil, nil
 	}
@@ -48,5 +49,6 @@ func newSlackApp(ctx context.Context, cfg slackapp.Config, js jetstream.JetStrea
 		return nil, fmt.Errorf("SLACK_ALLOWED_HOSTS: %w", err)
 	}
 	return slackapp.NewHandler(cfg, slackapp.Deps{Callers: callers, Queue: q, Records: recs,
-		Replies: replies, Poster: poster, Logger: logger.With("component", "slack"), Now: time.Now})
+		Replies: replies, Poster: poster, Logger: logger.With("component", "slack"), Now: time.Now,
+		Accepted: func(op string) { m.Accepted.WithLabelValues(op).Inc() }})
 }

@@ -75,6 +75,7 @@ func (h *Handler) queueChange(ctx context.Context, name, who string, caller *int
 		}
 	}
 	if created {
+		h.accepted(string(req.Operation))
 		h.logger.Info("change accepted", "change_id", rec.ID, "operation", req.Operation, "resource", req.Resource.Path, "requested_by", by)
 	}
 	return acceptedMessage(cmd.Verb, rec, req.Body, !created)

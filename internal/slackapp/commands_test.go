@@ -321,6 +321,9 @@ func TestSlackRetryMakesOneChange(t *testing.T) {
 	if id := changeID(t, b.run(again)); id == first {
 		t.Error("a new command with the same text replayed the first change")
 	}
+	if n := b.accepted.Load(); n != 2 {
+		t.Errorf("%d changes counted as accepted, want 2", n)
+	}
 }
 
 // TestAnswerUnderBacklog: with a backlog queued and no worker running at

@@ -40,19 +40,23 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Accepted counts a change queued from Slack under its operation (the
+	// intake's patchbay_changes_accepted_total); nil counts nothing.
+	Accepted func(operation string)
 }
 
 // Handler serves POST /slack/commands and POST /slack/interactions.
 type Handler struct {
-	cfg     Config
-	callers Directory
-	queue   Queue
-	records Records
-	replies *Replies
-	poster  *Poster
-	logger  *slog.Logger
-	now     func() time.Time
-	posts   sync.WaitGroup
+	cfg      Config
+	callers  Directory
+	queue    Queue
+	records  Records
+	replies  *Replies
+	poster   *Poster
+	logger   *slog.Logger
+	now      func() time.Time
+	accepted func(operation string)
+	posts    sync.WaitGroup
 }
 
 // NewHandler builds the Slack app's HTTP handlers; cfg must be enabled
@@ -70,8 +74,11 @@ func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.Accepted == nil {
+		deps.Accepted = func(string) {}
+	}
 	return &Handler{cfg: cfg, callers: deps.Callers, queue: deps.Queue, records: deps.Records,
-		replies: deps.Replies, poster: deps.Poster, logger: deps.Logger, now: deps.Now}, nil
+		replies: deps.Replies, poster: deps.Poster, logger: deps.Logger, now: deps.Now, accepted: deps.Accepted}, nil
 }
 
 // Close waits for the answers to button clicks still being posted.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,6 +90,7 @@ type bundle struct {
 	fallback string // SLACK_FALLBACK_WEBHOOK_URL
 	opsHook  string // ops' own fallback webhook
 	trigger  int
+	accepted atomic.Int32 // changes counted as accepted
 }
 
 func newBundle(t *testing.T) *bundle {
@@ -134,7 +136,8 @@ func newBundle(t *testing.T) *bundle {
 	}
 	logger := redact.NewLogger(slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), signingSecret)
 	b.handler, err = slackapp.NewHandler(cfg, slackapp.Deps{Callers: b.callers, Queue: b.queue, Records: b.records,
-		Replies: b.replies, Poster: poster, Logger: logger, Now: b.clock.Now})
+		Replies: b.replies, Poster: poster, Logger: logger, Now: b.clock.Now,
+		Accepted: func(string) { b.accepted.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
