@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/redact"
 	"github.com/patchbay/patchbay/internal/schema"
 )
 
@@ -266,9 +267,12 @@ func closingQuote(r rune) rune {
 	}
 }
 
-// shorten quotes s for a message, cut to 40 characters. Only ids, keys and
-// verbs are ever passed here, never a value.
+// shorten quotes s for a message, cut to 40 characters. Only ids, keys,
+// verbs and words that should have been key=value are passed here, never a
+// value; a URL among them is masked all the same (one typed without its key
+// may be a webhook URL).
 func shorten(s string) string {
+	s = redact.Text(s)
 	if utf8.RuneCountInString(s) > 40 {
 		s = string([]rune(s)[:40]) + "…"
 	}

@@ -25,6 +25,8 @@ func TestSecretsMasked(t *testing.T) {
 	id := changeID(t, b.run(c)) // Slack's retry of it too
 	// A malformed command with the secret in it.
 	bad := text(b.run(b.command(opsUser, `integration i-1 target.kind=MsTeams target.url=`+secretWebhook)))
+	bad += text(b.run(b.command(opsUser, `integration i-1 target.kind=Slack `+secretWebhook)))
+	bad += text(b.run(b.command(opsUser, `integration `+secretWebhook)))
 	rec := b.finish(id, change.StateFailed)
 	if err := b.deliver(rec); err != nil {
 		t.Fatal(err)
