@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -339,7 +340,7 @@ func TestAnswerUnderBacklog(t *testing.T) {
 		path, _ := ccloud.UpdatePeering.Path(id)
 		if _, _, err := b.queue.Enqueue(ctx, queue.Request{Operation: string(ccloud.UpdatePeering),
 			Resource: change.Resource{Kind: "Peering", ID: id, Path: path}, Body: []byte(`{"spec":{"environment":{"id":"e"}}}`),
-			RequestedBy: "load", IdempotencyKey: "k" + string(rune(i))}); err != nil {
+			RequestedBy: "load", IdempotencyKey: "backlog-" + strconv.Itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}

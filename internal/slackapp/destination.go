@@ -31,7 +31,8 @@ var _ notify.Destination = (*Destination)(nil)
 type DestinationDeps struct {
 	Replies *Replies
 	Poster  *Poster
-	// Callers resolve a caller's own fallback webhook (slack_fallback_webhook_env).
+	// Callers resolve a caller's own fallback webhook
+	// (slack_fallback_webhook_env); nil means SLACK_FALLBACK_WEBHOOK_URL only.
 	Callers Directory
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -43,7 +44,7 @@ func NewDestination(cfg Config, deps DestinationDeps) (*Destination, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if deps.Replies == nil || deps.Poster == nil || deps.Callers == nil || deps.Logger == nil {
+	if deps.Replies == nil || deps.Poster == nil || deps.Logger == nil {
 		return nil, errors.New("slackapp: NewDestination: nil dependency")
 	}
 	if deps.Now == nil {
@@ -113,8 +114,10 @@ func (d *Destination) Deliver(ctx context.Context, ev events.Event, _ []byte) er
 // webhook of the caller or of SLACK_FALLBACK_WEBHOOK_URL.
 func (d *Destination) deliverFallback(ctx context.Context, t ReplyTarget, ev events.Event) error {
 	url := d.fallback
-	if c := d.callers.ByName(t.Caller); c != nil && c.Slack.FallbackWebhookURL != "" {
-		url = c.Slack.FallbackWebhookURL
+	if d.callers != nil {
+		if c := d.callers.ByName(t.Caller); c != nil && c.Slack.FallbackWebhookURL != "" {
+			url = c.Slack.FallbackWebhookURL
+		}
 	}
 	if url == "" {
 		return fmt.Errorf("slackapp: the response_url of change %s can no longer be used and no fallback webhook is configured (SLACK_FALLBACK_WEBHOOK_URL or slack_fallback_webhook_env of caller %q)", ev.Data.ID, t.Caller)
