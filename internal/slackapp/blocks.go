@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -34,9 +35,27 @@ func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 }
 
-func section(s string) slack.Block { return slack.NewSectionBlock(mrkdwn(s), nil, nil) }
+// Block Kit's limits on text (Slack refuses a message beyond them).
+const (
+	maxSectionText = 3000
+	maxContextText = 2000
+)
 
-func contextLine(s string) slack.Block { return slack.NewContextBlock("", mrkdwn(s)) }
+// truncate cuts s to at most max runes, marking the cut.
+func truncate(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max-1]) + "…"
+}
+
+func section(s string) slack.Block {
+	return slack.NewSectionBlock(mrkdwn(truncate(s, maxSectionText)), nil, nil)
+}
+
+func contextLine(s string) slack.Block {
+	return slack.NewContextBlock("", mrkdwn(truncate(s, maxContextText)))
+}
 
 // escape makes user text inert in mrkdwn: no mentions (<!channel>), links
 // or markup from a typed value.

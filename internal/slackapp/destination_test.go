@@ -239,3 +239,19 @@ func TestDeliveryErrors(t *testing.T) {
 		t.Errorf("%d posts to a host outside the allowlist", n)
 	}
 }
+
+// TestLongErrorFitsBlockKit: an upstream error longer than Block Kit takes
+// is cut, so Slack accepts the result.
+func TestLongErrorFitsBlockKit(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	id, c := b.queueFrom(netUser, `peering p-1 environment=env-net`)
+	rec := b.finish(id, change.StateFailed)
+	rec.Error.Detail = strings.Repeat("very long upstream error ", 400)
+	if err := b.deliver(rec); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b.slack.Posts(c.ResponseURL)); n != 1 {
+		t.Fatalf("%d posts accepted by Slack, want 1", n)
+	}
+}

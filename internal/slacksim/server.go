@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -174,6 +175,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid_payload", http.StatusBadRequest)
 		return
 	}
+	if !withinLimits(msg) {
+		http.Error(w, "invalid_blocks", http.StatusBadRequest)
+		return
+	}
 	e.posts = append(e.posts, Post{At: now, Message: msg, Raw: body})
 	_, _ = io.WriteString(w, "ok")
 }
@@ -189,4 +194,30 @@ func (s *Server) list(w http.ResponseWriter) {
 			_ = enc.Encode(map[string]any{"to": path, "at": p.At, "message": json.RawMessage(p.Raw)})
 		}
 	}
+}
+
+// withinLimits applies Block Kit's text limits as Slack does: at most 50
+// blocks, section text 3000 characters, context elements 2000.
+func withinLimits(msg slack.WebhookMessage) bool {
+	if msg.Blocks == nil {
+		return true
+	}
+	if len(msg.Blocks.BlockSet) > 50 {
+		return false
+	}
+	for _, b := range msg.Blocks.BlockSet {
+		switch t := b.(type) {
+		case *slack.SectionBlock:
+			if t.Text != nil && utf8.RuneCountInString(t.Text.Text) > 3000 {
+				return false
+			}
+		case *slack.ContextBlock:
+			for _, el := range t.ContextElements.Elements {
+				if tx, ok := el.(*slack.TextBlockObject); ok && utf8.RuneCountInString(tx.Text) > 2000 {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,14 @@ func TestResponseURLLimits(t *testing.T) {
 	}
 	if n := len(sim.Posts(used)); n != 5 {
 		t.Errorf("%d posts kept", n)
+	}
+
+	long := sim.NewWebhookURL()
+	tooLong := &slack.WebhookMessage{Blocks: &slack.Blocks{BlockSet: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("x", 3001), false, false), nil, nil)}}}
+	var sc slack.StatusCodeError
+	if err := slack.PostWebhookContext(context.Background(), long, tooLong); !errors.As(err, &sc) || sc.Code != 400 {
+		t.Errorf("a 3001-character section: %v, want 400 invalid_blocks", err)
 	}
 
 	expiring, hook := sim.NewResponseURL(), sim.NewWebhookURL()
