@@ -56,6 +56,7 @@ type UsageError struct {
 	Verb    Verb
 }
 
+// Error implements error.
 func (e *UsageError) Error() string { return e.Problem }
 
 func usage(v Verb, format string, args ...any) *UsageError {

@@ -63,6 +63,7 @@ type guardedTransport struct {
 	next   http.RoundTripper
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := t.policy.check(r.URL); err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ type PostError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *PostError) Error() string {
 	if e.Status != 0 {
 		return fmt.Sprintf("slack post: HTTP %d", e.Status)
@@ -114,6 +116,7 @@ func (e *PostError) Error() string {
 	return "slack post: " + e.Err.Error()
 }
 
+// Unwrap returns the cause.
 func (e *PostError) Unwrap() error { return e.Err }
 
 // Retryable reports whether another attempt may succeed: a 429, a 5xx or no
