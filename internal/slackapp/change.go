@@ -82,7 +82,7 @@ func (h *Handler) queueChange(ctx context.Context, name, who string, caller *int
 }
 
 // status describes a change.
-func (h *Handler) status(ctx context.Context, who string, caller *intake.Caller, id string) *slack.WebhookMessage {
+func (h *Handler) status(ctx context.Context, caller *intake.Caller, id string) *slack.WebhookMessage {
 	if !caller.Scope.Allows(intake.PermReadChanges) {
 		return refusal(fmt.Sprintf("Caller `%s` (yours) may not read changes.", caller.Name))
 	}

@@ -125,7 +125,7 @@ func (h *Handler) command(ctx context.Context, sc slack.SlashCommand, body []byt
 	case VerbPeering, VerbIntegration:
 		return h.queueChange(ctx, name, who, caller, cmd, idempotencyKey(who, sc.TriggerID, body), target)
 	case VerbStatus:
-		return h.status(ctx, who, caller, cmd.ID)
+		return h.status(ctx, caller, cmd.ID)
 	case VerbRetry:
 		return h.retry(ctx, who, caller, cmd.ID, target)
 	default:
