@@ -361,3 +361,17 @@ func TestAnswerUnderBacklog(t *testing.T) {
 		t.Errorf("queue holds %d, want the backlog and the command (%d)", got, backlog+1)
 	}
 }
+
+// TestQueueUnavailable: with NATS gone, a command is still answered (200,
+// ephemeral) within the answer budget, saying nothing was queued.
+func TestQueueUnavailable(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.stopNATS()
+	for _, text0 := range []string{`peering p-1 environment=env-1`, `status chg_aaaaaaaaaaaaaaaaaaaaaaaaaa`} {
+		msg := b.run(b.command(opsUser, text0))
+		if got := text(msg); !strings.Contains(got, "unavailable") || msg.ResponseType != "ephemeral" {
+			t.Errorf("%s with NATS down: %s", text0, got)
+		}
+	}
+}

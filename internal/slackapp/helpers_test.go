@@ -91,14 +91,15 @@ type bundle struct {
 	opsHook  string // ops' own fallback webhook
 	trigger  int
 	accepted atomic.Int32 // changes counted as accepted
+	stopNATS func()
 }
 
 func newBundle(t *testing.T) *bundle {
 	t.Helper()
-	_, _, js := testkit.StartNATS(t)
+	ns, _, js := testkit.StartNATS(t)
 	testkit.EnsureTopology(t, js, 4)
 	ctx := context.Background()
-	b := &bundle{t: t, js: js, clock: clocktest.New(time.Now()), logs: &syncBuffer{}, signer: slacksim.Signer{Secret: signingSecret}}
+	b := &bundle{t: t, js: js, stopNATS: ns.Shutdown, clock: clocktest.New(time.Now()), logs: &syncBuffer{}, signer: slacksim.Signer{Secret: signingSecret}}
 	b.slack = slacksim.New("", b.clock.Now)
 	srv := httptest.NewServer(b.slack)
 	t.Cleanup(srv.Close)
