@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/slack-go/slack"
+
+	"github.com/patchbay/patchbay/internal/change"
 )
 
 // ServeInteraction answers a button click within Slack's 3 seconds. The
@@ -23,7 +25,7 @@ func (h *Handler) ServeInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := retryActionValue(ic)
-	if ic.Type != slack.InteractionTypeBlockActions || id == "" {
+	if ic.Type != slack.InteractionTypeBlockActions || !change.ValidID(id) {
 		w.WriteHeader(http.StatusOK) // not ours: acknowledge and ignore
 		return
 	}
