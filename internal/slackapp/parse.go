@@ -2,6 +2,7 @@ package slackapp
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -81,7 +82,7 @@ func ParseCommand(text string) (Command, error) {
 	if !utf8.ValidString(text) {
 		return Command{}, usage(VerbHelp, "the command is not valid UTF-8")
 	}
-	words, err := split(text)
+	words, err := split(unescapeSlack(text))
 	if err != nil {
 		return Command{}, err
 	}
@@ -162,6 +163,23 @@ func checkKey(key string) error {
 		}
 	}
 	return nil
+}
+
+// slackLink is a link as Slack formats it in a command's text:
+// <https://example.com/x> or <https://example.com/x|label>.
+var slackLink = regexp.MustCompile(`<((?i:https?|mailto):[^|>\s]+)(\|[^>]*)?>`)
+
+// unescapeSlack undoes Slack's formatting of a command's text: links
+// wrapped in <...> lose the brackets (and any label), and &amp; &lt; &gt;
+// (which Slack always escapes) become & < > again.
+func unescapeSlack(text string) string {
+	if strings.Contains(text, "<") {
+		text = slackLink.ReplaceAllString(text, "$1")
+	}
+	if !strings.Contains(text, "&") {
+		return text
+	}
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }
 
 // word is one whitespace-separated word of the text. For key=value words,
