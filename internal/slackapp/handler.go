@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -107,8 +108,8 @@ func (h *Handler) ServeCommand(w http.ResponseWriter, r *http.Request) {
 // command does what a verified command asks.
 func (h *Handler) command(ctx context.Context, sc slack.SlashCommand, body []byte) *slack.WebhookMessage {
 	name := sc.Command
-	if name == "" {
-		name = "/patchbay"
+	if !commandName.MatchString(name) {
+		name = "/patchbay" // it is shown to users and kept as the record's reason
 	}
 	who, caller, refused := h.identify(sc.TeamID, sc.UserID)
 	if refused != nil {
@@ -132,6 +133,9 @@ func (h *Handler) command(ctx context.Context, sc slack.SlashCommand, body []byt
 		return helpMessage(name)
 	}
 }
+
+// commandName is the shape of a slash command's name.
+var commandName = regexp.MustCompile(`^/[a-z0-9_-]{1,32}$`)
 
 // writeMessage answers 200 with a Slack message.
 func writeMessage(w http.ResponseWriter, msg *slack.WebhookMessage) {
