@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test ./internal/ccloud -run '^$$' -fuzz FuzzRequestTarget -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/webhooksig -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact -run '^$$' -fuzz FuzzJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/slackapp -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks (see README for the figures and how they were made):
 ## the in-process pipeline (internal/app/bench_test.go), then the real

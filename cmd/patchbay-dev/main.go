@@ -19,6 +19,7 @@ import (
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/natsembed"
 	"github.com/patchbay/patchbay/internal/retry"
+	"github.com/patchbay/patchbay/internal/slackapp"
 )
 
 // Config is the dev command's configuration.
@@ -31,6 +32,8 @@ type Config struct {
 	WorkerMetrics string `env:"PATCHBAY_DEV_WORKER_METRICS_ADDR, default=127.0.0.1:9465"`
 	Token         string `env:"PATCHBAY_DEV_TOKEN, default=dev-token-change-me-0123456789" json:"-"`
 	SimRateLimit  int    `env:"PATCHBAY_DEV_SIM_RATE_LIMIT, default=20"`
+	SlackAddr     string `env:"PATCHBAY_DEV_SLACK_ADDR, default=127.0.0.1:8091"`
+	SlackSecret   string `env:"PATCHBAY_DEV_SLACK_SECRET, default=dev-slack-signing-secret-0123456789" json:"-"`
 	LogLevel      string `env:"LOG_LEVEL, default=warn"`
 }
 
@@ -68,11 +71,23 @@ func realMain(ctx context.Context) error {
 	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 
+	dev, err := startSlack(cfg)
+	if err != nil {
+		return err
+	}
+	defer dev.close()
+	callersFile, err := writeCallersFile(cfg)
+	if err != nil {
+		return err
+	}
+
 	natsCfg := app.DefaultWorkerConfig().NATS
 	natsCfg.URL = ns.ClientURL()
 	apiCfg := app.APIConfig{
 		NATS: natsCfg, HTTPAddr: cfg.HTTPAddr, MetricsAddr: cfg.APIMetrics,
-		APITokens: "dev=" + cfg.Token, MaxBodyBytes: 64 << 10, LogLevel: cfg.LogLevel,
+		CallersFile: callersFile, MaxBodyBytes: 64 << 10, LogLevel: cfg.LogLevel,
+		Slack: slackapp.Config{SigningSecret: cfg.SlackSecret, FallbackWebhookURL: dev.sim.NewWebhookURL(),
+			AllowedHosts: []string{"127.0.0.1"}, MaxBodyBytes: 16 << 10, AnswerBudget: 2500 * time.Millisecond, PostTimeout: 10 * time.Second},
 	}
 	// Production defaults, pointed at the embedded NATS and the simulator,
 	// with budgets short enough to watch a retry happen.
@@ -103,6 +118,7 @@ func realMain(ctx context.Context) error {
 
 	if err := waitReady(ctx, "http://"+cfg.HTTPAddr+"/readyz"); err == nil {
 		printBanner(cfg, simLn.Addr().String(), ns.ClientURL())
+		printSlackBanner(cfg, dev)
 	}
 	<-ctx.Done()
 	wg.Wait()

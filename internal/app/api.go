@@ -16,6 +16,7 @@ import (
 	"github.com/patchbay/patchbay/internal/records"
 	"github.com/patchbay/patchbay/internal/redact"
 	"github.com/patchbay/patchbay/internal/replay"
+	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
@@ -23,6 +24,7 @@ import (
 type API struct {
 	Handler *intake.Server
 	nc      *nats.Conn
+	slack   *slackapp.Handler
 }
 
 // NewAPI validates cfg, connects to NATS, makes sure the streams and buckets
@@ -35,6 +37,9 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	}
 	icfg, err := intakeConfig(cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSlack(cfg.Slack, callers, logger); err != nil {
 		return nil, err
 	}
 	if err := cfg.NATS.Validate(); err != nil {
@@ -73,7 +78,12 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	srv, err := intake.New(icfg, intake.Deps{
+	slack, err := newSlackApp(ctx, cfg.Slack, js, callers, q, store, m, logger)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	deps := intake.Deps{
 		Queue: q, Records: store, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
 		Ready: func(ctx context.Context) error {
 			if !nc.IsConnected() {
@@ -81,16 +91,26 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 			}
 			return topology.CheckPresent(ctx, js)
 		},
-	})
+	}
+	if slack != nil {
+		deps.Slack = slack
+	}
+	srv, err := intake.New(icfg, deps)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	return &API{Handler: srv, nc: nc}, nil
+	return &API{Handler: srv, nc: nc, slack: slack}, nil
 }
 
-// Close closes the NATS connection.
-func (a *API) Close() { a.nc.Close() }
+// Close waits for the Slack app's pending posts and closes the NATS
+// connection.
+func (a *API) Close() {
+	if a.slack != nil {
+		a.slack.Close()
+	}
+	a.nc.Close()
+}
 
 // RunAPI runs the api until ctx ends, then stops accepting and lets in-flight
 // requests finish.

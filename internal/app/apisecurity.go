@@ -76,9 +76,14 @@ func intakeConfig(cfg APIConfig) (intake.Config, error) {
 }
 
 // apiSecrets are the secret values the api's logs must never show: the
-// API_TOKENS tokens.
+// API_TOKENS tokens and the Slack app's signing secret and fallback webhook.
 func apiSecrets(cfg APIConfig) []string {
 	var out []string
+	for _, s := range []string{cfg.Slack.SigningSecret, cfg.Slack.FallbackWebhookURL} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
 	for _, pair := range strings.Split(cfg.APITokens, ",") {
 		if _, token, ok := strings.Cut(pair, "="); ok {
 			out = append(out, strings.TrimSpace(token))

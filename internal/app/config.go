@@ -13,6 +13,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/retry"
+	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
@@ -35,6 +36,8 @@ type APIConfig struct {
 	MaxLongPolls int `env:"MAX_LONG_POLLS, default=256"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For names the client.
 	TrustedProxies string `env:"TRUSTED_PROXIES"`
+	// Slack is the Slack app (enabled by SLACK_SIGNING_SECRET).
+	Slack slackapp.Config
 	// LookupEnv resolves the callers file's webhook_secret_env references;
 	// nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool) `json:"-"`

@@ -32,6 +32,11 @@ type Caller struct {
 	Scope Scope
 	// RateLimit overrides the intake's per-caller limit when Rate > 0.
 	RateLimit RateLimit
+	// SlackUsers are the Slack users ("TEAM_ID/USER_ID") acting as this
+	// caller through the Slack app, with exactly its scope.
+	SlackUsers []string
+	// Slack says where the results of its Slack users' commands go.
+	Slack SlackSettings
 
 	tokenHash     [sha256.Size]byte
 	hasToken      bool
@@ -92,11 +97,18 @@ func (cs *Callers) Merge(other *Callers) (*Callers, error) {
 func (cs *Callers) checkUnique() error {
 	names := map[string]bool{}
 	tokens := map[[sha256.Size]byte]string{}
+	slackUsers := map[string]string{}
 	for _, c := range cs.list {
 		if names[c.Name] {
 			return fmt.Errorf("%w: caller %q appears twice", ErrCallers, c.Name)
 		}
 		names[c.Name] = true
+		for _, u := range c.SlackUsers {
+			if prev, dup := slackUsers[u]; dup {
+				return fmt.Errorf("%w: Slack user %s belongs to callers %q and %q", ErrCallers, u, prev, c.Name)
+			}
+			slackUsers[u] = c.Name
+		}
 		if !c.hasToken {
 			continue
 		}

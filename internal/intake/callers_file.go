@@ -35,6 +35,12 @@ type callerEntry struct {
 	WebhookSecretFile string  `json:"webhook_secret_file"`
 	RateLimit         float64 `json:"rate_limit"`
 	RateBurst         int     `json:"rate_burst"`
+	// SlackUsers are the Slack users ("TEAM_ID/USER_ID") who act as this
+	// caller through the Slack app; SlackResponseType and
+	// SlackFallbackWebhookEnv say where their results go (see slack.go).
+	SlackUsers              []string `json:"slack_users"`
+	SlackResponseType       string   `json:"slack_response_type"`
+	SlackFallbackWebhookEnv string   `json:"slack_fallback_webhook_env"`
 }
 
 // callerName is the shape of a caller name.
@@ -66,9 +72,12 @@ func LoadCallersFile(path string, lookupEnv func(string) (string, bool)) (*Calle
 //	  "resources": ["p-123"],         (optional: resource ids)
 //	  "webhook_secret_env": "JIRA_WEBHOOK_SECRET",  (or webhook_secret_file)
 //	  "rate_limit": 5, "rate_burst": 10  (optional, overrides INTAKE_RATE_LIMIT)
+//	  "slack_users": ["T123/U456"],     (optional: Slack users acting as this caller)
+//	  "slack_response_type": "in_channel",  (optional: "ephemeral", the default)
+//	  "slack_fallback_webhook_env": "OPS_SLACK_WEBHOOK"  (optional: incoming webhook URL)
 //	}]}
 //
-// A caller needs a token, a webhook secret or both, and at least one
+// A caller needs a token, a webhook secret or Slack users (any of them), and at least one
 // operation. Relative webhook_secret_file paths are resolved against dir.
 // Errors name the caller and the field, never a secret.
 func ParseCallersFile(data []byte, dir string, lookupEnv func(string) (string, bool)) (*Callers, error) {
@@ -117,8 +126,11 @@ func (e callerEntry) caller(dir string, lookupEnv func(string) (string, bool)) (
 		return nil, err
 	}
 	c.webhookSecret = secret
-	if !c.hasToken && len(secret) == 0 {
-		return nil, errors.New("needs token_sha256, a webhook secret (webhook_secret_env or webhook_secret_file), or both")
+	if err := e.slack(c, lookupEnv); err != nil {
+		return nil, err
+	}
+	if !c.hasToken && len(secret) == 0 && len(c.SlackUsers) == 0 {
+		return nil, errors.New("needs token_sha256, a webhook secret (webhook_secret_env or webhook_secret_file) or slack_users")
 	}
 	if len(e.Operations) == 0 {
 		return nil, errors.New("operations is empty")

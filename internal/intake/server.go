@@ -59,6 +59,19 @@ type Deps struct {
 	Deliveries *replay.Deliveries
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Slack serves POST /slack/commands and /slack/interactions (package
+	// slackapp); nil answers them 404 (SLACK_SIGNING_SECRET not set).
+	Slack SlackEndpoints
+}
+
+// SlackEndpoints is the Slack app behind /slack/*. It verifies Slack's
+// request signatures itself: the intake's bearer authentication does not
+// apply to these routes.
+type SlackEndpoints interface {
+	// ServeCommand answers a slash command.
+	ServeCommand(w http.ResponseWriter, r *http.Request)
+	// ServeInteraction answers an interactive component (a button).
+	ServeInteraction(w http.ResponseWriter, r *http.Request)
 }
 
 // Server is the intake's HTTP handler.
@@ -124,8 +137,24 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.PATCH("/notifications/v1/integrations/:id", s.patch(integrationOp), s.checkPathID, s.authenticate(true), s.rateLimit)
 	e.GET("/v1/changes/:change_id", s.getChange, s.authenticate(false), s.rateLimit)
 	e.POST("/v1/changes/:change_id/retry", s.retryChange, s.authenticate(false), s.rateLimit)
+	e.POST("/slack/commands", slackRoute(deps.Slack, SlackEndpoints.ServeCommand))
+	e.POST("/slack/interactions", slackRoute(deps.Slack, SlackEndpoints.ServeInteraction))
 	s.echo = e
 	return s, nil
+}
+
+// slackRoute mounts one Slack endpoint, or a 404 when the app is disabled.
+func slackRoute(app SlackEndpoints, serve func(SlackEndpoints, http.ResponseWriter, *http.Request)) echo.HandlerFunc {
+	if app == nil {
+		return func(echo.Context) error {
+			return fail(http.StatusNotFound, "slack_disabled", "Not Found",
+				"the Slack app is not enabled on this server (SLACK_SIGNING_SECRET is not set)", "")
+		}
+	}
+	return func(c echo.Context) error {
+		serve(app, c.Response(), c.Request())
+		return nil
+	}
 }
 
 // ServeHTTP implements http.Handler.

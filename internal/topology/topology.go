@@ -28,6 +28,9 @@ const (
 	IdempotencyBucket = "patchbay_idempotency"
 	PayloadsBucket    = "patchbay_payloads"
 	DeliveriesBucket  = "patchbay_deliveries"
+	// SlackRepliesBucket keeps where a Slack command's result goes (its
+	// response_url, a secret), keyed by change id; never served.
+	SlackRepliesBucket = "patchbay_slack_replies"
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -158,6 +161,9 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: gate.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		// As long as the records: a result that comes days later still finds
+		// its reply target (and goes to the fallback webhook).
+		{Bucket: SlackRepliesBucket, Description: "Patchbay Slack reply targets (response_url) by change id", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
@@ -182,7 +188,7 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("topology: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, gate.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, SlackRepliesBucket, gate.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("topology: bucket %s: %w", b, err)
 		}
