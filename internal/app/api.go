@@ -60,7 +60,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	queue, err := queue.NewQueue(ctx, js, records, time.Now)
+	queue, err := queue.New(ctx, queue.Deps{JS: js, Records: records, Logger: logger, Now: time.Now})
 	if err != nil {
 		nc.Close()
 		return nil, err

@@ -101,7 +101,7 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 				"this Idempotency-Key was already used with a different request", "Idempotency-Key")
 		case err != nil:
 			s.logger.Error("enqueue failed", "operation", o.op, "resource", path, "error", err)
-			return unavailable()
+			return queueUnavailable(err)
 		}
 		if created {
 			s.metrics.Accepted.WithLabelValues(string(o.op)).Inc()
@@ -167,9 +167,21 @@ func tooLarge(limit int64) *problem {
 		"the body exceeds the limit of "+itoa(limit)+" bytes", "")
 }
 
+// unavailable is the 503 of a failure before anything was attempted.
 func unavailable() *problem {
 	return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
 		"the change queue is unavailable; nothing was queued, retry later", "").withHeader("Retry-After", "1")
+}
+
+// queueUnavailable is the 503 of a failed enqueue; its detail says whether
+// the change may have been queued (queue.ErrMaybeQueued).
+func queueUnavailable(err error) *problem {
+	if errors.Is(err, queue.ErrMaybeQueued) {
+		return fail(http.StatusServiceUnavailable, "queue_outcome_unknown", "Service Unavailable",
+			"the change queue did not confirm in time; the change may have been queued: "+
+				"retry with the same Idempotency-Key to get it (never a second one)", "").withHeader("Retry-After", "1")
+	}
+	return unavailable()
 }
 
 func printableASCII(s string) bool {

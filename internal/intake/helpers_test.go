@@ -67,7 +67,7 @@ func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue, err := queue.NewQueue(ctx, js, records, time.Now)
+	queue, err := queue.New(ctx, queue.Deps{JS: js, Records: records, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

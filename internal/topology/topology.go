@@ -28,6 +28,9 @@ const (
 	IdempotencyBucket = "patchbay_idempotency"
 	PayloadsBucket    = "patchbay_payloads"
 	DeliveriesBucket  = "patchbay_deliveries"
+	// ResourcesBucket holds, per resource (key "<kind>.<id>"), the change
+	// accepted (or re-queued) last, for the operator retry's stale check.
+	ResourcesBucket = "patchbay_resources"
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -35,6 +38,11 @@ const (
 	// transform: patchbay.queue.<partition>.<kind>.<id>.
 	partitionSubjectPrefix = "patchbay.queue."
 )
+
+// ChangesDuplicateWindow is how long the change stream remembers a
+// Nats-Msg-Id: a second publish of the same change generation within it is
+// dropped. The intake never relies on it alone (see queue.Queue.Enqueue).
+const ChangesDuplicateWindow = 2 * time.Minute
 
 // Topology sizes and ages the JetStream assets.
 type Topology struct {
@@ -115,7 +123,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Replicas:   t.Replicas,
-		Duplicates: 2 * time.Minute,
+		Duplicates: ChangesDuplicateWindow,
 		Discard:    jetstream.DiscardNew,
 	}
 	if err := ensureStream(ctx, js, changes); err != nil {
@@ -157,6 +165,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: PayloadsBucket, Description: "Patchbay request bodies of failed changes (for retry)", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: gate.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: ResourcesBucket, Description: "Patchbay latest accepted change per resource", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
@@ -182,7 +191,7 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("topology: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, gate.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ResourcesBucket, DeliveriesBucket, gate.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("topology: bucket %s: %w", b, err)
 		}
@@ -194,3 +203,13 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 func ChangeSubject(r change.Resource) string {
 	return changeSubjectPrefix + strings.ToLower(r.Kind) + "." + r.ID
 }
+
+// StoredChangeFilter is the subject filter matching the stored messages of
+// the changes to r, whatever lane the stream's subject transform put them
+// in. Keep it in step with the transform in Ensure.
+func StoredChangeFilter(r change.Resource) string {
+	return partitionSubjectPrefix + "*." + strings.ToLower(r.Kind) + "." + r.ID
+}
+
+// ResourceKey is r's key in ResourcesBucket.
+func ResourceKey(r change.Resource) string { return strings.ToLower(r.Kind) + "." + r.ID }
