@@ -17,9 +17,9 @@ import (
 var errKeyVanished = errors.New("queue: idempotency key vanished")
 
 // Enqueue makes a change durable and readable, in this order: remember the
-// Idempotency-Key (change id and request hash), publish the change message
-// (its Nats-Msg-Id names the change and generation), note the change as the
-// resource's latest, and create the record. It returns the record and
+// Idempotency-Key (change id and request hash), note the change as its
+// resource's latest, publish the change message (its Nats-Msg-Id names the
+// change and generation), and create the record. It returns the record and
 // whether this call created it: of several calls with one Idempotency-Key
 // exactly one creates the record, the others replay it.
 //
@@ -36,11 +36,10 @@ func (q *Queue) Enqueue(ctx context.Context, req Request) (change.Record, bool, 
 	}
 	msg := newMessage(req, q.newID(), q.now().UTC())
 	if req.IdempotencyKey == "" {
-		seq, err := q.publish(ctx, msg, req.TraceParent)
-		if err != nil {
+		if err := q.markAndPublish(ctx, msg, req.TraceParent); err != nil {
 			return change.Record{}, false, err
 		}
-		return q.finish(ctx, msg, seq, false)
+		return q.createRecord(ctx, msg)
 	}
 	kvKey := idempotencyKVKey(req.RequestedBy, req.IdempotencyKey)
 	entry, err := json.Marshal(idemEntry{ChangeID: msg.ID, RequestHash: hash, AcceptedAt: msg.AcceptedAt})
@@ -61,11 +60,10 @@ func (q *Queue) Enqueue(ctx context.Context, req Request) (change.Record, bool, 
 			// left behind only makes a retry continue under this id.
 			return change.Record{}, false, fmt.Errorf("%w: remember idempotency key: %w", ErrNotQueued, err)
 		}
-		seq, err := q.publish(ctx, msg, req.TraceParent)
-		if err != nil {
+		if err := q.markAndPublish(ctx, msg, req.TraceParent); err != nil {
 			return change.Record{}, false, err
 		}
-		return q.finish(ctx, msg, seq, false)
+		return q.createRecord(ctx, msg)
 	}
 	return change.Record{}, false, fmt.Errorf("%w: idempotency key kept expiring", ErrNotQueued)
 }
@@ -102,13 +100,12 @@ func (q *Queue) replay(ctx context.Context, kvKey, hash string, req Request) (ch
 	if rec, found, err := q.getRecord(ctx, old.ChangeID); err != nil || found {
 		return rec, false, err
 	}
-	found := seq != 0
-	if !found {
-		if seq, err = q.publish(ctx, msg, req.TraceParent); err != nil {
+	if seq == 0 {
+		if err := q.markAndPublish(ctx, msg, req.TraceParent); err != nil {
 			return change.Record{}, false, err
 		}
 	}
-	return q.finish(ctx, msg, seq, found)
+	return q.createRecord(ctx, msg)
 }
 
 // getRecord reads a record; found is false when there is none. Its error
@@ -125,15 +122,13 @@ func (q *Queue) getRecord(ctx context.Context, id string) (change.Record, bool, 
 	}
 }
 
-// finish runs the steps after a stored publish (stream sequence seq): note
-// the change as its resource's latest (only if no later message is noted
-// when the message was found rather than published here), then create the
-// record. Its error wraps ErrMaybeQueued: the change is queued.
-func (q *Queue) finish(ctx context.Context, msg change.Message, seq uint64, found bool) (change.Record, bool, error) {
-	if err := q.markLatest(ctx, msg, seq, found); err != nil {
-		return change.Record{}, false, fmt.Errorf("%w: %s queued, not indexed: %w", ErrMaybeQueued, msg.ID, err)
+// markAndPublish notes msg as its resource's latest change, then publishes
+// it. Its error wraps ErrNotQueued or ErrMaybeQueued.
+func (q *Queue) markAndPublish(ctx context.Context, msg change.Message, traceparent string) error {
+	if err := q.markLatest(ctx, msg); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotQueued, err)
 	}
-	return q.createRecord(ctx, msg)
+	return q.publish(ctx, msg, traceparent)
 }
 
 // createRecord creates the queued record of a stored message, trying again

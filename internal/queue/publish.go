@@ -17,19 +17,19 @@ import (
 // maxScan bounds how many stored messages of one resource stored reads.
 const maxScan = 10000
 
-// publish stores msg in the change stream with its generation's message id
-// and returns the stream sequence. Its error wraps ErrNotQueued when the
+// publish stores msg in the change stream with its generation's message id.
+// Its error wraps ErrNotQueued when the
 // message certainly was not stored, ErrMaybeQueued otherwise.
-func (q *Queue) publish(ctx context.Context, msg change.Message, traceparent string) (uint64, error) {
+func (q *Queue) publish(ctx context.Context, msg change.Message, traceparent string) error {
 	data, err := json.Marshal(msg)
 	if err != nil {
-		return 0, fmt.Errorf("%w: encode change %s: %w", ErrNotQueued, msg.ID, err)
+		return fmt.Errorf("%w: encode change %s: %w", ErrNotQueued, msg.ID, err)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("%w: enqueue %s: %w", ErrNotQueued, msg.ID, err)
+		return fmt.Errorf("%w: enqueue %s: %w", ErrNotQueued, msg.ID, err)
 	}
 	if nc := q.js.Conn(); nc != nil && !nc.IsConnected() {
-		return 0, fmt.Errorf("%w: enqueue %s: NATS is not connected", ErrNotQueued, msg.ID)
+		return fmt.Errorf("%w: enqueue %s: NATS is not connected", ErrNotQueued, msg.ID)
 	}
 	m := nats.NewMsg(topology.ChangeSubject(msg.Resource))
 	m.Data = data
@@ -38,11 +38,10 @@ func (q *Queue) publish(ctx context.Context, msg change.Message, traceparent str
 	if tp := tracectx.Clean(traceparent); tp != "" {
 		m.Header.Set(TraceHeader, tp)
 	}
-	ack, err := q.js.PublishMsg(ctx, m)
-	if err != nil {
-		return 0, fmt.Errorf("%w: enqueue %s: %w", publishOutcome(err), msg.ID, err)
+	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+		return fmt.Errorf("%w: enqueue %s: %w", publishOutcome(err), msg.ID, err)
 	}
-	return ack.Sequence, nil
+	return nil
 }
 
 // publishOutcome classifies a publish error: ErrNotQueued when the message

@@ -14,70 +14,40 @@ import (
 )
 
 // latestEntry is a resource's entry in topology.ResourcesBucket: the change
-// whose message was stored last for it (accepted, or re-queued by an
-// operator retry).
+// published (accepted, or re-queued by an operator retry) last for it. It
+// is written before the publish, so it is never older than the newest
+// stored message; it may name a change whose publish then failed (see
+// Queue.checkStale).
 type latestEntry struct {
-	ChangeID   string `json:"change_id"`
-	Generation int    `json:"generation"`
-	// Seq is the message's sequence in the change stream.
-	Seq uint64    `json:"seq"`
-	At  time.Time `json:"at"`
+	ChangeID   string    `json:"change_id"`
+	Generation int       `json:"generation"`
+	At         time.Time `json:"at"`
 }
 
-// markLatest notes msg (stored at stream sequence seq) as its resource's
-// latest change. A fresh publish overwrites (one write); a message found
-// already stored (a replay) is noted only if no later message is.
-func (q *Queue) markLatest(ctx context.Context, msg change.Message, seq uint64, ifNewer bool) error {
-	data, err := json.Marshal(latestEntry{ChangeID: msg.ID, Generation: msg.Generation, Seq: seq, At: q.now().UTC()})
+// markLatest notes msg as its resource's latest change, before its publish.
+func (q *Queue) markLatest(ctx context.Context, msg change.Message) error {
+	data, err := json.Marshal(latestEntry{ChangeID: msg.ID, Generation: msg.Generation, At: q.now().UTC()})
 	if err != nil {
 		return fmt.Errorf("queue: encode latest change: %w", err)
 	}
-	key := topology.ResourceKey(msg.Resource)
-	if !ifNewer {
-		if _, err := q.resources.Put(ctx, key, data); err != nil {
-			return fmt.Errorf("queue: note latest change of %s: %w", msg.Resource.Path, err)
-		}
-		return nil
+	if _, err := q.resources.Put(ctx, topology.ResourceKey(msg.Resource), data); err != nil {
+		return fmt.Errorf("queue: note latest change of %s: %w", msg.Resource.Path, err)
 	}
-	for range 5 {
-		cur, rev, found, err := q.latest(ctx, msg.Resource)
-		switch {
-		case err != nil:
-			return err
-		case found && cur.Seq >= seq:
-			return nil
-		case !found:
-			_, err = q.resources.Create(ctx, key, data)
-			if errors.Is(err, jetstream.ErrKeyExists) {
-				continue
-			}
-		default:
-			_, err = q.resources.Update(ctx, key, data, rev)
-			var apiErr *jetstream.APIError
-			if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-				continue
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("queue: note latest change of %s: %w", msg.Resource.Path, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("queue: note latest change of %s: too many concurrent updates", msg.Resource.Path)
+	return nil
 }
 
 // latest reads a resource's latest change.
-func (q *Queue) latest(ctx context.Context, r change.Resource) (latestEntry, uint64, bool, error) {
+func (q *Queue) latest(ctx context.Context, r change.Resource) (latestEntry, bool, error) {
 	e, err := q.resources.Get(ctx, topology.ResourceKey(r))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return latestEntry{}, 0, false, nil
+		return latestEntry{}, false, nil
 	}
 	if err != nil {
-		return latestEntry{}, 0, false, fmt.Errorf("queue: latest change of %s: %w", r.Path, err)
+		return latestEntry{}, false, fmt.Errorf("queue: latest change of %s: %w", r.Path, err)
 	}
 	var l latestEntry
 	if err := json.Unmarshal(e.Value(), &l); err != nil {
-		return latestEntry{}, 0, false, fmt.Errorf("queue: latest change of %s: %w", r.Path, err)
+		return latestEntry{}, false, fmt.Errorf("queue: latest change of %s: %w", r.Path, err)
 	}
-	return l, e.Revision(), true, nil
+	return l, true, nil
 }

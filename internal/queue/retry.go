@@ -20,10 +20,10 @@ type RetryRequest struct {
 	TraceParent string
 }
 
-// Retry re-queues a failed change as its next generation: it publishes the
-// generation's message (Nats-Msg-Id "<id>.g<generation>", after looking for
-// one stored by an earlier attempt), notes the change as its resource's
-// latest, then moves the record to the generation with compare-and-swap
+// Retry re-queues a failed change as its next generation: it notes the
+// change as its resource's latest and publishes the generation's message
+// (Nats-Msg-Id "<id>.g<generation>"), unless an earlier attempt stored it,
+// then moves the record to the generation with compare-and-swap
 // (change.Record.Requeue, which appends the retry to Retries).
 //
 // Repeating a retry whose outcome was unknown (ErrMaybeQueued) re-queues the
@@ -71,14 +71,10 @@ func (q *Queue) Retry(ctx context.Context, r RetryRequest) (change.Record, error
 	case cur.State != change.StateFailed:
 		return cur, ErrNotFailed
 	}
-	found := seq != 0
-	if !found {
-		if seq, err = q.publish(ctx, msg, r.TraceParent); err != nil {
+	if seq == 0 {
+		if err := q.markAndPublish(ctx, msg, r.TraceParent); err != nil {
 			return cur, err
 		}
-	}
-	if err := q.markLatest(ctx, msg, seq, found); err != nil {
-		return cur, fmt.Errorf("%w: %s re-queued, not indexed: %w", ErrMaybeQueued, rec.ID, err)
 	}
 	return q.requeue(ctx, cur, rev, rt)
 }
@@ -108,10 +104,13 @@ func (q *Queue) requeue(ctx context.Context, cur change.Record, rev uint64, rt c
 	return cur, fmt.Errorf("%w: %s re-queued, record kept changing", ErrMaybeQueued, cur.ID)
 }
 
-// checkStale returns a *StaleError when a change other than rec was stored
-// last for rec's resource: re-applying rec's older body would undo it.
+// checkStale returns a *StaleError when a change other than rec was noted
+// last for rec's resource: re-applying rec's older body would undo it. The
+// note precedes the publish, so it may name a change whose publish failed
+// (its record is then missing): that still refuses, on the safe side; the
+// operator can force.
 func (q *Queue) checkStale(ctx context.Context, rec change.Record) error {
-	l, _, found, err := q.latest(ctx, rec.Resource)
+	l, found, err := q.latest(ctx, rec.Resource)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotQueued, err)
 	}

@@ -5,6 +5,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,9 @@ type Proxy struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	paused  bool
+	trigger []byte // PauseOn's or CutOn's pattern, nil when disarmed
+	cutOn   bool   // the trigger cuts rather than pauses
+	refuse  bool
 	closed  bool
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
@@ -56,6 +60,26 @@ func (p *Proxy) Pause() {
 	p.mu.Unlock()
 }
 
+// PauseOn arms a one-shot trigger: as soon as a client sends bytes holding
+// pattern (for NATS, "PUB <subject>" of the publish whose acknowledgement
+// should be late), the proxy pauses before forwarding them, so that the
+// server receives the publish and its reply is held until Resume.
+func (p *Proxy) PauseOn(pattern string) {
+	p.mu.Lock()
+	p.trigger, p.cutOn = []byte(pattern), false
+	p.mu.Unlock()
+}
+
+// CutOn arms a one-shot trigger: as soon as a client sends bytes holding
+// pattern, the proxy drops them and closes every connection, so that the
+// server never receives them and the client loses its link while waiting
+// for the reply. New connections are accepted afterwards.
+func (p *Proxy) CutOn(pattern string) {
+	p.mu.Lock()
+	p.trigger, p.cutOn = []byte(pattern), true
+	p.mu.Unlock()
+}
+
 // Resume releases the held bytes and lets them flow again.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
@@ -70,6 +94,18 @@ func (p *Proxy) Blocked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.waiting
+}
+
+// Refuse makes the proxy close every connection at once (refuse true) and
+// new ones as soon as they are accepted, as a server that is down would;
+// Refuse(false) lets clients connect again.
+func (p *Proxy) Refuse(refuse bool) {
+	p.mu.Lock()
+	p.refuse = refuse
+	p.mu.Unlock()
+	if refuse {
+		p.Cut()
+	}
 }
 
 // Cut closes every proxied connection at once, dropping held bytes; new
@@ -102,17 +138,28 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		refuse := p.refuse
+		p.mu.Unlock()
+		if refuse {
+			_ = client.Close()
+			continue
+		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
 			_ = client.Close()
 			continue
 		}
 		p.mu.Lock()
-		if p.closed {
+		if p.closed || p.refuse {
+			closed := p.closed
 			p.mu.Unlock()
 			_ = client.Close()
 			_ = server.Close()
-			return
+			if closed {
+				return
+			}
+			continue
 		}
 		p.conns[client] = struct{}{}
 		p.conns[server] = struct{}{}
@@ -136,9 +183,17 @@ func (p *Proxy) copy(dst, src net.Conn, gated bool) {
 		p.mu.Unlock()
 	}()
 	buf := make([]byte, 32*1024)
+	var tail []byte // the end of the previous chunk, for a pattern split across reads
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !gated {
+				var cut bool
+				if tail, cut = p.checkTrigger(tail, buf[:n]); cut {
+					p.Cut()
+					return
+				}
+			}
 			if gated && !p.waitOpen(dst) {
 				return
 			}
@@ -150,6 +205,28 @@ func (p *Proxy) copy(dst, src net.Conn, gated bool) {
 			return
 		}
 	}
+}
+
+// checkTrigger fires the armed trigger when its pattern is in tail+chunk:
+// a pause takes effect at once, a cut is reported for the caller to do.
+// It returns the new tail.
+func (p *Proxy) checkTrigger(tail, chunk []byte) ([]byte, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.trigger == nil {
+		return nil, false
+	}
+	window := append(tail, chunk...)
+	if bytes.Contains(window, p.trigger) {
+		p.trigger = nil
+		if p.cutOn {
+			return nil, true
+		}
+		p.paused = true
+		return nil, false
+	}
+	keep := min(len(window), len(p.trigger)-1)
+	return append([]byte(nil), window[len(window)-keep:]...), false
 }
 
 // waitOpen blocks while the proxy is paused; false if dst was cut meanwhile.
