@@ -56,6 +56,13 @@ func newBundle(t *testing.T, cfg intake.Config) *bundle {
 func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time) *bundle {
 	t.Helper()
 	_, _, js := testkit.StartNATS(t)
+	return newBundleOn(t, cfg, callers, now, js)
+}
+
+// newBundleOn builds the intake on js (a connection to a fresh server,
+// perhaps through a fault proxy).
+func newBundleOn(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time, js jetstream.JetStream) *bundle {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	topo := topology.DefaultTopology()
