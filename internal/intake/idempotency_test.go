@@ -103,7 +103,7 @@ func TestEnqueueLateAcknowledgement(t *testing.T) {
 	t.Cleanup(nc.Close)
 	t.Cleanup(proxy.Resume)
 	testkit.Eventually(t, 5*time.Second, "connected", func() (bool, string) { return nc.IsConnected(), nc.Status().String() })
-	b := newBundleOn(t, intake.Config{EnqueueTimeout: 500 * time.Millisecond}, mustCallers(t), nil, js)
+	b := newBundleOn(t, intake.Config{EnqueueTimeout: 2 * time.Second}, mustCallers(t), nil, js)
 
 	proxy.PauseOn("PUB patchbay.changes.")
 	rec := b.do(t, keyed(peeringBody, "late"))

@@ -90,7 +90,7 @@ func (q *Queue) replay(ctx context.Context, kvKey, hash string, req Request) (ch
 		return rec, false, err
 	}
 	msg := newMessage(req, old.ChangeID, old.AcceptedAt)
-	// The stream first, then the record again: a worker moves the record
+	// The stream first, then the record again: a worker writes the record
 	// before it acknowledges (removes) the message, so a message gone from
 	// the stream shows in the record read after.
 	seq, err := q.stored(ctx, msg)

@@ -68,7 +68,7 @@ func TestEnqueueStepByStep(t *testing.T) {
 			name: "link lost while publishing (not stored)",
 			first: func(t *testing.T, e *env) string {
 				e.proxy.CutOn(publishPattern)
-				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				_, _, err := e.q.Enqueue(ctx, request("k", body1))
 				mustBe(t, err, ErrMaybeQueued)

@@ -172,7 +172,8 @@ func (e *env) waitStored(t *testing.T, want int) {
 func (e *env) lateAck(t *testing.T) context.Context {
 	t.Helper()
 	e.proxy.PauseOn(publishPattern)
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	// Long enough for the steps before the publish on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

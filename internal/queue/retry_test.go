@@ -165,7 +165,7 @@ func TestRetry(t *testing.T) {
 			run: func(t *testing.T, e *env) string {
 				a := failedChange(t, e, "a", body1)
 				e.proxy.CutOn(publishPattern)
-				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 				defer cancel()
 				_, err := e.q.Retry(ctx, RetryRequest{ID: a.ID, By: "ops"})
 				mustBe(t, err, ErrMaybeQueued)
