@@ -53,6 +53,11 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 			return failParam(http.StatusBadRequest, "invalid_idempotency_key", "Invalid Idempotency-Key",
 				"Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
 		}
+		if d, _ := c.Get(deliveryKey).(string); key == "" && d != "" {
+			// A signed delivery is its own idempotency key: the sender's
+			// redelivery after a 503 continues the same change.
+			key = "delivery:" + d
+		}
 		who, err := s.auditOf(c)
 		if err != nil {
 			return err

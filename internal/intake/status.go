@@ -35,7 +35,8 @@ func (s *Server) getChange(c echo.Context) error {
 		return unknownChange()
 	case err != nil:
 		s.logger.Error("read change failed", "change_id", id, "error", err)
-		return unavailable()
+		return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
+			"the change store is unavailable; retry later", "").withHeader("Retry-After", "1")
 	}
 	if !caller.Scope.AllowsResource(rec.Resource.ID) {
 		return forbidResource(caller, rec.Resource.Kind, rec.Resource.ID)
