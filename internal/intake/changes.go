@@ -106,7 +106,7 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 				"this Idempotency-Key was already used with a different request", "Idempotency-Key")
 		case err != nil:
 			s.logger.Error("enqueue failed", "operation", o.op, "resource", path, "error", err)
-			return queueUnavailable(err)
+			return queueUnavailable(err, key != "")
 		}
 		if created {
 			s.metrics.Accepted.WithLabelValues(string(o.op)).Inc()
@@ -179,14 +179,20 @@ func unavailable() *problem {
 }
 
 // queueUnavailable is the 503 of a failed enqueue; its detail says whether
-// the change may have been queued (queue.ErrMaybeQueued).
-func queueUnavailable(err error) *problem {
-	if errors.Is(err, queue.ErrMaybeQueued) {
-		return fail(http.StatusServiceUnavailable, "queue_outcome_unknown", "Service Unavailable",
-			"the change queue did not confirm in time; the change may have been queued: "+
-				"retry with the same Idempotency-Key to get it (never a second one)", "").withHeader("Retry-After", "1")
+// the change may have been queued (queue.ErrMaybeQueued), and how to retry
+// without a second change.
+func queueUnavailable(err error, keyed bool) *problem {
+	if !errors.Is(err, queue.ErrMaybeQueued) {
+		return unavailable()
 	}
-	return unavailable()
+	detail := "the change queue did not confirm in time; the change may have been queued: " +
+		"retry with the same Idempotency-Key to get it (never a second one)"
+	if !keyed {
+		detail = "the change queue did not confirm in time; the change may have been queued and applied: " +
+			"send an Idempotency-Key so that a retry cannot queue it twice"
+	}
+	return fail(http.StatusServiceUnavailable, "queue_outcome_unknown", "Service Unavailable", detail, "").
+		withHeader("Retry-After", "1")
 }
 
 func printableASCII(s string) bool {

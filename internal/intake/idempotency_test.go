@@ -140,6 +140,15 @@ func TestEnqueueLateAcknowledgement(t *testing.T) {
 		t.Fatalf("GET after 202: %d", r.Code)
 	}
 
+	// Without a key the 503 cannot offer a safe retry, and says so.
+	proxy.PauseOn("PUB patchbay.changes.")
+	unkeyed := b.do(t, patchRequest(strings.NewReader(peeringBody), "application/json", jiraToken))
+	proxy.Resume()
+	if e := envelope(t, unkeyed); unkeyed.Code != http.StatusServiceUnavailable || e.Code != "queue_outcome_unknown" ||
+		!strings.Contains(e.Detail, "send an Idempotency-Key") {
+		t.Fatalf("late acknowledgement without a key: %d %+v", unkeyed.Code, e)
+	}
+
 	// NATS down before anything is sent: nothing was queued, and it says so.
 	proxy.Refuse(true)
 	testkit.Eventually(t, 5*time.Second, "disconnected", func() (bool, string) { return !nc.IsConnected(), "" })
