@@ -207,3 +207,51 @@ func TestRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryRacing: operators retrying the same change at once re-queue one
+// generation with one message; each gets the re-queued record.
+func TestRetryRacing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := failedChange(t, e, "a", body1)
+	const n = 6
+	type result struct {
+		rec change.Record
+		err error
+	}
+	results := make(chan result, n)
+	start := make(chan struct{})
+	for i := range n {
+		go func() {
+			<-start
+			rec, err := e.q.Retry(testCtx(t), RetryRequest{ID: a.ID, By: "ops-" + string(rune('a'+i))})
+			results <- result{rec, err}
+		}()
+	}
+	close(start)
+	for range n {
+		r := <-results
+		// A caller that read the record after another's retry took effect
+		// sees it not failed any more; every other gets generation 1.
+		if r.err != nil && !errors.Is(r.err, ErrNotFailed) {
+			t.Fatalf("racing retry: %v", r.err)
+		}
+		if r.rec.Generation != 1 {
+			t.Fatalf("racing retry answered generation %d (%v)", r.rec.Generation, r.err)
+		}
+	}
+	rec, _ := e.record(t, a.ID)
+	if rec.Generation != 1 || rec.State != change.StateQueued || len(rec.Retries) != 1 {
+		t.Fatalf("record after racing retries: %+v", rec)
+	}
+	if got := e.stored(t)[change.MsgID(a.ID, 1)]; got != 1 {
+		t.Fatalf("generation 1 stored %d times", got)
+	}
+}
+
+func TestNewNilDependency(t *testing.T) {
+	t.Parallel()
+	if _, err := New(context.Background(), Deps{}); err == nil {
+		t.Fatal("New without dependencies succeeded")
+	}
+}
