@@ -52,8 +52,9 @@ func publishOutcome(err error) error {
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.Is(err, nats.ErrReconnectBufExceeded), // disconnected, reconnect buffering off: never sent
-		errors.Is(err, nats.ErrConnectionClosed),
-		errors.Is(err, nats.ErrConnectionDraining),
+		errors.Is(err, nats.ErrConnectionDraining), // refused before sending
+		// (nats.ErrConnectionClosed is not here: publish checks the connection
+		// first, so a close seen now came while waiting for the reply.)
 		errors.Is(err, nats.ErrInvalidConnection),
 		errors.Is(err, nats.ErrNoResponders), // no stream listens on the subject
 		errors.Is(err, jetstream.ErrNoStreamResponse),
