@@ -64,7 +64,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	q, err := queue.NewQueue(ctx, js, store, time.Now)
+	q, err := queue.New(ctx, queue.Deps{JS: js, Records: store, Logger: logger, Now: time.Now})
 	if err != nil {
 		nc.Close()
 		return nil, err

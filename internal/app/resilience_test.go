@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,18 +96,28 @@ func TestRetryEndpointAfterCredentialsAreFixed(t *testing.T) {
 	if failed.State != change.StateFailed || failed.Error == nil || failed.Error.Status != "401" {
 		t.Fatalf("want failed with 401, got %s %+v", failed.State, failed.Error)
 	}
-	// Retrying a change that is not failed is a conflict.
+	// A newer change to the same resource (failed as well, same credentials).
 	other := st.submit("/networking/v1/peerings/p-1", `{"spec":{"display_name":"x","environment":{"id":"env-1"}}}`, nil)
 	st.waitTerminal(other.ID, 20*time.Second)
 
 	st.sim.SetCredentials(map[string]string{simKey: simSecret}, nil)
+	// Retrying the older change would apply its body over the newer one:
+	// refused, naming the newer change, unless forced.
 	resp, data := st.do(http.MethodPost, "/v1/changes/"+rec.ID+"/retry", testToken, "", nil, nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(data), "stale_change") || !strings.Contains(string(data), other.ID) {
+		t.Fatalf("retry of the older change: %d %s", resp.StatusCode, data)
+	}
+	resp, data = st.do(http.MethodPost, "/v1/changes/"+rec.ID+"/retry?force=true", testToken, "", nil, nil)
 	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("retry: %d %s", resp.StatusCode, data)
+		t.Fatalf("forced retry: %d %s", resp.StatusCode, data)
 	}
 	done := st.waitTerminal(rec.ID, 20*time.Second)
-	if done.State != change.StateSucceeded || done.Generation != 1 || len(done.Attempts) != 2 || done.Error != nil {
+	if done.State != change.StateSucceeded || done.Generation != 1 || len(done.Attempts) != 2 || done.Error != nil ||
+		len(done.Retries) != 1 || !done.Retries[0].Forced || done.Retries[0].Generation != 1 {
 		t.Fatalf("after retry: %+v", done)
+	}
+	if p, _ := st.sim.Peering("p-1"); p.DisplayName != "after-fix" {
+		t.Fatalf("upstream display name %q after the forced retry, want after-fix", p.DisplayName)
 	}
 	if resp, _ := st.do(http.MethodPost, "/v1/changes/"+rec.ID+"/retry", testToken, "", nil, nil); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("retry of a succeeded change: %d, want 409", resp.StatusCode)

@@ -80,6 +80,8 @@ type Record struct {
 	// Generation counts operator retries (POST .../retry); each generation is
 	// queued once and ends in one terminal event.
 	Generation int `json:"generation"`
+	// Retries are the operator retries, oldest first.
+	Retries []Retry `json:"retries,omitempty"`
 }
 
 // Message is the payload of a change on the work queue. It carries everything
@@ -97,7 +99,14 @@ type Message struct {
 	IdempotencyKey string          `json:"idempotency_key,omitempty"`
 	AcceptedAt     time.Time       `json:"accepted_at"`
 	Generation     int             `json:"generation"`
+	// Retry is the operator retry that queued this generation (nil for
+	// generation 0): a worker that receives the message while the record is
+	// still failed at the previous generation applies Record.Requeue with it.
+	Retry *Retry `json:"retry,omitempty"`
 }
+
+// MsgID is the message's JetStream Nats-Msg-Id (see the function MsgID).
+func (m Message) MsgID() string { return MsgID(m.ID, m.Generation) }
 
 // NewRecord builds the initial (queued) record of a message.
 func NewRecord(m Message) Record {

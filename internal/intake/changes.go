@@ -53,6 +53,11 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 			return failParam(http.StatusBadRequest, "invalid_idempotency_key", "Invalid Idempotency-Key",
 				"Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key")
 		}
+		if d, _ := c.Get(deliveryKey).(string); key == "" && d != "" {
+			// A signed delivery is its own idempotency key: the sender's
+			// redelivery after a 503 continues the same change.
+			key = "delivery:" + d
+		}
 		who, err := s.auditOf(c)
 		if err != nil {
 			return err
@@ -101,7 +106,7 @@ func (s *Server) patch(o operation) echo.HandlerFunc {
 				"this Idempotency-Key was already used with a different request", "Idempotency-Key")
 		case err != nil:
 			s.logger.Error("enqueue failed", "operation", o.op, "resource", path, "error", err)
-			return unavailable()
+			return queueUnavailable(err, key != "")
 		}
 		if created {
 			s.metrics.Accepted.WithLabelValues(string(o.op)).Inc()
@@ -167,9 +172,27 @@ func tooLarge(limit int64) *problem {
 		"the body exceeds the limit of "+itoa(limit)+" bytes", "")
 }
 
+// unavailable is the 503 of a failure before anything was attempted.
 func unavailable() *problem {
 	return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
 		"the change queue is unavailable; nothing was queued, retry later", "").withHeader("Retry-After", "1")
+}
+
+// queueUnavailable is the 503 of a failed enqueue; its detail says whether
+// the change may have been queued (queue.ErrMaybeQueued), and how to retry
+// without a second change.
+func queueUnavailable(err error, keyed bool) *problem {
+	if !errors.Is(err, queue.ErrMaybeQueued) {
+		return unavailable()
+	}
+	detail := "the change queue did not confirm in time; the change may have been queued: " +
+		"retry with the same Idempotency-Key to get it (never a second one)"
+	if !keyed {
+		detail = "the change queue did not confirm in time; the change may have been queued and applied: " +
+			"send an Idempotency-Key so that a retry cannot queue it twice"
+	}
+	return fail(http.StatusServiceUnavailable, "queue_outcome_unknown", "Service Unavailable", detail, "").
+		withHeader("Retry-After", "1")
 }
 
 func printableASCII(s string) bool {

@@ -56,6 +56,13 @@ func newBundle(t *testing.T, cfg intake.Config) *bundle {
 func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time) *bundle {
 	t.Helper()
 	_, _, js := testkit.StartNATS(t)
+	return newBundleOn(t, cfg, callers, now, js)
+}
+
+// newBundleOn builds the intake on js (a connection to a fresh server,
+// perhaps through a fault proxy).
+func newBundleOn(t *testing.T, cfg intake.Config, callers *intake.Callers, now func() time.Time, js jetstream.JetStream) *bundle {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	topo := topology.DefaultTopology()
@@ -67,7 +74,7 @@ func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue, err := queue.NewQueue(ctx, js, records, time.Now)
+	queue, err := queue.New(ctx, queue.Deps{JS: js, Records: records, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -176,3 +176,31 @@ func TestNewRefusesSignersWithoutDeliveries(t *testing.T) {
 		t.Fatalf("New with signers and no deliveries store = %v, %v; want an error", srv, err)
 	}
 }
+
+// TestSignedDeliveryIsItsIdempotencyKey: a signed request without an
+// Idempotency-Key is keyed by its delivery id, so that a redelivery after
+// a 503 (which forgets the delivery) continues the same change.
+func TestSignedDeliveryIsItsIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	b := newBundleWith(t, intake.Config{}, signedCallers(t), clock.Now)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		wantKey string
+	}{
+		{name: "delivery id only", headers: map[string]string{intake.HeaderGitHubDelivery: "d-key"}, wantKey: "delivery:d-key"},
+		{name: "explicit key wins", headers: map[string]string{intake.HeaderGitHubDelivery: "d-key2", "Idempotency-Key": "mine"}, wantKey: "mine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := b.do(t, signedRequest{secret: hookSecret, headers: tt.headers}.build())
+			if rec.Code != http.StatusAccepted {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if r := decodeRecord(t, rec); r.IdempotencyKey != tt.wantKey {
+				t.Fatalf("idempotency key %q, want %q", r.IdempotencyKey, tt.wantKey)
+			}
+		})
+	}
+}

@@ -35,7 +35,8 @@ func (s *Server) getChange(c echo.Context) error {
 		return unknownChange()
 	case err != nil:
 		s.logger.Error("read change failed", "change_id", id, "error", err)
-		return unavailable()
+		return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
+			"the change store is unavailable; retry later", "").withHeader("Retry-After", "1")
 	}
 	if !caller.Scope.AllowsResource(rec.Resource.ID) {
 		return forbidResource(caller, rec.Resource.Kind, rec.Resource.ID)
@@ -69,24 +70,44 @@ func (s *Server) retryChange(c echo.Context) error {
 	if !caller.Scope.Allows(PermRetryChanges) {
 		return forbidOperation(caller, PermRetryChanges)
 	}
+	force, err := parseForce(c.QueryParam("force"))
+	if err != nil {
+		return failParam(http.StatusBadRequest, "invalid_force", "Bad Request", "force must be true or false", "force")
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.EnqueueTimeout)
 	defer cancel()
 	if err := s.authorizeRetry(ctx, caller, id); err != nil {
 		return err
 	}
-	rec, err := s.queue.Retry(ctx, id, c.Request().Header.Get("traceparent"))
+	rec, err := s.queue.Retry(ctx, queue.RetryRequest{
+		ID: id, By: caller.Name, Force: force, TraceParent: c.Request().Header.Get("traceparent"),
+	})
+	var stale *queue.StaleError
 	switch {
 	case errors.Is(err, records.ErrNotFound):
 		return unknownChange()
 	case errors.Is(err, queue.ErrNotFailed):
 		return fail(http.StatusConflict, "change_not_failed", "Conflict",
 			"only a failed change can be retried; this one is "+string(rec.State), "")
+	case errors.As(err, &stale):
+		detail := "change " + stale.Newer + " to the same resource was accepted after this one"
+		if stale.NewerState != "" {
+			detail += " (" + string(stale.NewerState) + ")"
+		}
+		return failParam(http.StatusConflict, "stale_change", "Conflict",
+			detail+"; retrying would apply this older request over it: add ?force=true to retry anyway", "force")
+	case errors.Is(err, queue.ErrMaybeQueued):
+		s.logger.Error("retry outcome unknown", "change_id", id, "error", err)
+		return fail(http.StatusServiceUnavailable, "queue_outcome_unknown", "Service Unavailable",
+			"the change queue did not confirm in time; the change may have been re-queued: "+
+				"repeat the retry (it re-queues the same generation, never a second one)", "").withHeader("Retry-After", "1")
 	case err != nil:
 		s.logger.Error("retry failed", "change_id", id, "error", err)
-		return unavailable()
+		return fail(http.StatusServiceUnavailable, "queue_unavailable", "Service Unavailable",
+			"the change queue is unavailable; nothing was re-queued, retry later", "").withHeader("Retry-After", "1")
 	}
 	s.logger.Info("change re-queued", "change_id", id, "operation", rec.Operation, "resource", rec.Resource.Path,
-		"generation", rec.Generation, "requested_by", callerOf(c))
+		"generation", rec.Generation, "requested_by", callerOf(c), "forced", force)
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/changes/"+rec.ID)
 	return c.JSON(http.StatusAccepted, rec)
 }
@@ -143,6 +164,17 @@ func parseWait(v string, max time.Duration) (time.Duration, error) {
 		return 0, errors.New("negative wait")
 	}
 	return min(d, max), nil
+}
+
+// parseForce reads ?force= of a retry: empty, true or false.
+func parseForce(v string) (bool, error) {
+	switch v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, errors.New("force: not a boolean")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

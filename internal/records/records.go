@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/topology"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/change"
@@ -30,6 +31,7 @@ var (
 // and beside them (in a bucket never served) the request bodies of failed
 // changes, which an operator retry needs and which may hold secrets.
 type Records struct {
+	nc       *nats.Conn
 	kv       jetstream.KeyValue
 	payloads jetstream.KeyValue
 }
@@ -44,7 +46,7 @@ func NewRecords(ctx context.Context, js jetstream.JetStream) (*Records, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: open %s: %w", topology.PayloadsBucket, err)
 	}
-	return &Records{kv: kv, payloads: payloads}, nil
+	return &Records{nc: js.Conn(), kv: kv, payloads: payloads}, nil
 }
 
 // SavePayload keeps the request body of a change that is about to fail.
@@ -72,18 +74,29 @@ func (r *Records) Get(ctx context.Context, id string) (change.Record, uint64, er
 	if !change.ValidID(id) {
 		return change.Record{}, 0, ErrNotFound
 	}
+	var data []byte
+	var rev uint64
 	e, err := r.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return change.Record{}, 0, ErrNotFound
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// A replica may not have the newest write yet: ask the leader.
+		var found bool
+		if data, rev, found, err = r.leaderGet(ctx, id); err != nil {
+			return change.Record{}, 0, err
+		}
+		if !found {
+			return change.Record{}, 0, ErrNotFound
+		}
+	case err != nil:
 		return change.Record{}, 0, fmt.Errorf("records: get record %s: %w", id, err)
+	default:
+		data, rev = e.Value(), e.Revision()
 	}
-	rec, err := decodeRecord(e.Value())
+	rec, err := decodeRecord(data)
 	if err != nil {
 		return change.Record{}, 0, fmt.Errorf("records: record %s: %w", id, err)
 	}
-	return rec, e.Revision(), nil
+	return rec, rev, nil
 }
 
 // Create stores a new record; ErrExists if one is already there.

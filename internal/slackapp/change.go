@@ -125,8 +125,12 @@ func (h *Handler) retry(ctx context.Context, who string, caller *intake.Caller, 
 			return ephemeral(":warning: Patchbay is unavailable; nothing was re-queued. Try again in a minute.")
 		}
 	}
-	rec, err = h.queue.Retry(ctx, id, "")
+	rec, err = h.queue.Retry(ctx, queue.RetryRequest{ID: id, By: requestedBy(caller.Name, who)})
+	var stale *queue.StaleError
 	switch {
+	case errors.As(err, &stale):
+		return refusal(fmt.Sprintf("Change `%s` is older than change `%s` (%s) to the same resource: retrying it would undo the newer one. Use the HTTP API with `?force=true` if that is what you want.",
+			id, stale.Newer, stale.NewerState))
 	case errors.Is(err, queue.ErrNotFailed):
 		return refusal(fmt.Sprintf("Change `%s` is %s: it was already retried.", id, rec.State))
 	case errors.Is(err, records.ErrNotFound):

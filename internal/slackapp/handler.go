@@ -21,7 +21,7 @@ import (
 // same Enqueue and Retry as the HTTP intake.
 type Queue interface {
 	Enqueue(ctx context.Context, req queue.Request) (change.Record, bool, error)
-	Retry(ctx context.Context, id, traceparent string) (change.Record, error)
+	Retry(ctx context.Context, req queue.RetryRequest) (change.Record, error)
 }
 
 // Records reads change records (*records.Records).

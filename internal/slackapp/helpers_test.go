@@ -124,7 +124,7 @@ func newBundle(t *testing.T) *bundle {
 	if b.records, err = records.NewRecords(ctx, js); err != nil {
 		t.Fatal(err)
 	}
-	if b.queue, err = queue.NewQueue(ctx, js, b.records, time.Now); err != nil {
+	if b.queue, err = queue.New(ctx, queue.Deps{JS: js, Records: b.records, Logger: slog.New(slog.DiscardHandler), Now: time.Now}); err != nil {
 		t.Fatal(err)
 	}
 	if b.replies, err = slackapp.NewReplies(ctx, js); err != nil {

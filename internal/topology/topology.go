@@ -31,6 +31,9 @@ const (
 	// SlackRepliesBucket keeps where a Slack command's result goes (its
 	// response_url, a secret), keyed by change id; never served.
 	SlackRepliesBucket = "patchbay_slack_replies"
+	// ResourcesBucket holds, per resource (key "<kind>.<id>"), the change
+	// accepted (or re-queued) last, for the operator retry's stale check.
+	ResourcesBucket = "patchbay_resources"
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -38,6 +41,11 @@ const (
 	// transform: patchbay.queue.<partition>.<kind>.<id>.
 	partitionSubjectPrefix = "patchbay.queue."
 )
+
+// ChangesDuplicateWindow is how long the change stream remembers a
+// Nats-Msg-Id: a second publish of the same change generation within it is
+// dropped. The intake never relies on it alone (see queue.Queue.Enqueue).
+const ChangesDuplicateWindow = 2 * time.Minute
 
 // Topology sizes and ages the JetStream assets.
 type Topology struct {
@@ -118,7 +126,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
 		Replicas:   t.Replicas,
-		Duplicates: 2 * time.Minute,
+		Duplicates: ChangesDuplicateWindow,
 		Discard:    jetstream.DiscardNew,
 	}
 	if err := ensureStream(ctx, js, changes); err != nil {
@@ -160,6 +168,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: PayloadsBucket, Description: "Patchbay request bodies of failed changes (for retry)", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: gate.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: ResourcesBucket, Description: "Patchbay latest accepted change per resource", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		// As long as the records: a result that comes days later still finds
 		// its reply target (and goes to the fallback webhook).
@@ -188,7 +197,7 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 			return fmt.Errorf("topology: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, SlackRepliesBucket, gate.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ResourcesBucket, DeliveriesBucket, SlackRepliesBucket, gate.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("topology: bucket %s: %w", b, err)
 		}
@@ -200,3 +209,13 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 func ChangeSubject(r change.Resource) string {
 	return changeSubjectPrefix + strings.ToLower(r.Kind) + "." + r.ID
 }
+
+// StoredChangeFilter is the subject filter matching the stored messages of
+// the changes to r, whatever lane the stream's subject transform put them
+// in. Keep it in step with the transform in Ensure.
+func StoredChangeFilter(r change.Resource) string {
+	return partitionSubjectPrefix + "*." + strings.ToLower(r.Kind) + "." + r.ID
+}
+
+// ResourceKey is r's key in ResourcesBucket.
+func ResourceKey(r change.Resource) string { return strings.ToLower(r.Kind) + "." + r.ID }

@@ -2,12 +2,14 @@ package topology_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/testkit"
 	"github.com/patchbay/patchbay/internal/topology"
 )
@@ -95,5 +97,48 @@ func TestNakWithDelayHoldsTheLane(t *testing.T) {
 	m = next(3 * time.Second)
 	if m == nil || string(m.Data()) != "first" {
 		t.Fatalf("want first again, got %v", m)
+	}
+}
+
+// TestStoredChangeFilter: the filter finds a resource's stored changes in
+// whatever lane the transform put them, and no other resource's.
+func TestStoredChangeFilter(t *testing.T) {
+	_, _, js := testkit.StartNATS(t)
+	testkit.EnsureTopology(t, js, 8)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.KeyValue(ctx, topology.ResourcesBucket); err != nil {
+		t.Fatalf("resources bucket: %v", err)
+	}
+	p1 := change.Resource{Kind: "Peering", ID: "p-1"}
+	for _, r := range []change.Resource{p1, {Kind: "Peering", ID: "p-10"}, {Kind: "Integration", ID: "p-1"}, p1} {
+		if _, err := js.Publish(ctx, topology.ChangeSubject(r), []byte(r.Kind+"/"+r.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := js.Stream(ctx, topology.ChangesStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []uint64
+	for seq := uint64(1); ; {
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(topology.StoredChangeFilter(p1)))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Data) != "Peering/p-1" {
+			t.Fatalf("filter matched %s", m.Data)
+		}
+		found = append(found, m.Sequence)
+		seq = m.Sequence + 1
+	}
+	if len(found) != 2 || found[0] != 1 || found[1] != 4 {
+		t.Fatalf("found sequences %v, want [1 4]", found)
+	}
+	if got := topology.ResourceKey(p1); got != "peering.p-1" {
+		t.Fatalf("ResourceKey = %q", got)
 	}
 }

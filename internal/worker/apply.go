@@ -61,6 +61,22 @@ func (w *Worker) apply(ctx context.Context, msg jetstream.Msg, m change.Message,
 	case m.Generation < cur.rec.Generation:
 		log.Info("stale delivery of an earlier generation acknowledged", "generation", m.Generation)
 		return msg.Ack()
+	case m.Generation > cur.rec.Generation:
+		// An operator retry published this generation but has not moved the
+		// record yet (its acknowledgement was late, or the api stopped):
+		// move it here, as the api would have (queue.Queue.Retry).
+		if m.Retry == nil || m.Retry.Generation != m.Generation {
+			log.Error("newer generation without its retry terminated", "generation", m.Generation)
+			return msg.Term()
+		}
+		if cur, err = w.update(ctx, cur, func(r *change.Record) { r.Requeue(*m.Retry) }); err != nil {
+			return err
+		}
+		if cur.rec.Generation != m.Generation {
+			return fmt.Errorf("record %s at generation %d, message at %d", m.ID, cur.rec.Generation, m.Generation)
+		}
+	}
+	switch {
 	case cur.rec.State.Terminal():
 		// A previous delivery finished but crashed before its ack: make sure
 		// the terminal event exists (JetStream de-duplicates it) and ack.
