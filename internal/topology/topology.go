@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/gate"
+	"github.com/patchbay/patchbay/internal/notifyqueue"
 )
 
 // Names of the JetStream assets. They are part of the operational contract.
@@ -28,6 +29,11 @@ const (
 	IdempotencyBucket = "patchbay_idempotency"
 	PayloadsBucket    = "patchbay_payloads"
 	DeliveriesBucket  = "patchbay_deliveries"
+	// NotifyStream is the notifier's work queue, one message per result
+	// event and destination.
+	NotifyStream = notifyqueue.Stream
+	// NotificationsBucket keeps each change's delivery status.
+	NotificationsBucket = notifyqueue.Bucket
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -134,6 +140,19 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	if err := ensureStream(ctx, js, events); err != nil {
 		return err
 	}
+	notify := jetstream.StreamConfig{
+		Name:        NotifyStream,
+		Description: "Patchbay outbound notifications to deliver, one per result event and destination",
+		Subjects:    []string{notifyqueue.StreamSubjects},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.EventsMaxAge,
+		Duplicates:  t.EventsDuplicateWindow,
+	}
+	if err := ensureStream(ctx, js, notify); err != nil {
+		return err
+	}
 	for p := 0; p < t.Partitions; p++ {
 		cfg := jetstream.ConsumerConfig{
 			Durable:       ConsumerName(p),
@@ -158,6 +177,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		{Bucket: gate.Bucket, Description: "Patchbay fleet-wide rate-limit gate, one key per upstream credential", History: 1, TTL: 24 * time.Hour, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: IdempotencyBucket, Description: "Patchbay Idempotency-Key memory", History: 1, TTL: t.IdempotencyTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 		{Bucket: DeliveriesBucket, Description: "Patchbay signed webhook delivery ids (replay protection)", History: 1, TTL: t.DeliveryTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: NotificationsBucket, Description: "Patchbay outbound notification status per change", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
@@ -177,12 +197,12 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 // CheckPresent reports an error unless the streams and buckets exist; it is
 // what readiness probes call.
 func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
-	for _, s := range []string{ChangesStream, EventsStream} {
+	for _, s := range []string{ChangesStream, EventsStream, NotifyStream} {
 		if _, err := js.Stream(ctx, s); err != nil {
 			return fmt.Errorf("topology: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, gate.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, DeliveriesBucket, NotificationsBucket, gate.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("topology: bucket %s: %w", b, err)
 		}
