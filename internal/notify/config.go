@@ -31,6 +31,10 @@ type Config struct {
 	Backoff Backoff
 	// Durable names the fan-out consumer on the events stream.
 	Durable string
+	// AckWait is the lease of a delivery in flight: a notifier that dies
+	// mid-call leaves the item to another after it. Zero means
+	// CallTimeout + 15s; it must exceed CallTimeout.
+	AckWait time.Duration
 }
 
 // ErrConfig reports an invalid notifier configuration.
@@ -47,6 +51,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: max attempts %d below 1", ErrConfig, c.MaxAttempts)
 	case c.MaxAge <= 0 || c.MaxWait <= 0:
 		return fmt.Errorf("%w: max age and max wait must be positive", ErrConfig)
+	case c.AckWait != 0 && c.AckWait <= c.CallTimeout:
+		return fmt.Errorf("%w: ack wait %s must exceed the call timeout %s", ErrConfig, c.AckWait, c.CallTimeout)
 	case c.Backoff == nil:
 		return fmt.Errorf("%w: no backoff", ErrConfig)
 	}

@@ -46,6 +46,9 @@ func New(cfg Config, deps Deps) (*Notifier, error) {
 	if deps.JS == nil || deps.Store == nil || deps.Metrics == nil || deps.Logger == nil || deps.Now == nil {
 		return nil, errors.New("notify: nil dependency")
 	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = cfg.CallTimeout + 15*time.Second
+	}
 	if cfg.Durable == "" {
 		cfg.Durable = "notifier"
 	}
@@ -96,7 +99,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			// The lease outlives one call; a notifier that dies mid-call
 			// leaves the item to be redelivered after it.
-			AckWait:    n.cfg.CallTimeout + 15*time.Second,
+			AckWait:    n.cfg.AckWait,
 			MaxDeliver: -1,
 			// Items waiting for a retry stay pending: room for many.
 			MaxAckPending: 10000,
