@@ -22,15 +22,20 @@ func ParseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 		if err != nil || n < 0 {
 			return 0, false
 		}
-		const maxSeconds = int64(365 * 24 * 3600)
-		return time.Duration(min(n, maxSeconds)) * time.Second, true
+		return time.Duration(min(n, int64(maxWait/time.Second))) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return clampWait(t.Sub(now)), true
 }
+
+// maxWait bounds any wait a receiver can ask for (the notifier caps it far
+// lower, see Config.MaxWait).
+const maxWait = 365 * 24 * time.Hour
+
+func clampWait(d time.Duration) time.Duration { return min(max(d, 0), maxWait) }
 
 // rateLimitResetLayouts are the ISO-8601 forms Jira Cloud sends in
 // X-RateLimit-Reset ("2024-12-01T12:00Z", with or without seconds).
@@ -51,7 +56,7 @@ func ParseRateLimitReset(v string, now time.Time) (wait time.Duration, ok bool) 
 	}
 	for _, layout := range rateLimitResetLayouts {
 		if t, err := time.Parse(layout, v); err == nil {
-			return max(t.Sub(now), 0), true
+			return clampWait(t.Sub(now)), true
 		}
 	}
 	return 0, false
