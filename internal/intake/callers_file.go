@@ -35,6 +35,9 @@ type callerEntry struct {
 	WebhookSecretFile string  `json:"webhook_secret_file"`
 	RateLimit         float64 `json:"rate_limit"`
 	RateBurst         int     `json:"rate_burst"`
+	// Notify says where the caller's results go; the notifier parses and
+	// validates it (internal/notify/route), the intake only tolerates it.
+	Notify json.RawMessage `json:"notify,omitempty"`
 }
 
 // callerName is the shape of a caller name.
