@@ -1,7 +1,8 @@
 // Command patchbay-dev runs everything in one process for a first look: an
 // embedded NATS server with JetStream (data under PATCHBAY_DEV_DATA), the
-// Confluent Cloud simulator seeded with demo resources, the api and a worker.
-// It prints a curl that works.
+// Confluent Cloud simulator seeded with demo resources, the api, a worker,
+// and a notifier delivering to the Jira, ServiceNow and webhook receiver
+// simulators. It prints a curl that works.
 package main
 
 import (
@@ -26,15 +27,19 @@ import (
 
 // Config is the dev command's configuration.
 type Config struct {
-	DataDir       string `env:"PATCHBAY_DEV_DATA, default=.patchbay-dev"`
-	NATSPort      int    `env:"PATCHBAY_DEV_NATS_PORT, default=4222"`
-	SimAddr       string `env:"PATCHBAY_DEV_SIM_ADDR, default=127.0.0.1:8090"`
-	HTTPAddr      string `env:"HTTP_ADDR, default=127.0.0.1:8080"`
-	APIMetrics    string `env:"PATCHBAY_DEV_API_METRICS_ADDR, default=127.0.0.1:9464"`
-	WorkerMetrics string `env:"PATCHBAY_DEV_WORKER_METRICS_ADDR, default=127.0.0.1:9465"`
-	Token         string `env:"PATCHBAY_DEV_TOKEN, default=dev-token-change-me-0123456789" json:"-"`
-	SimRateLimit  int    `env:"PATCHBAY_DEV_SIM_RATE_LIMIT, default=20"`
-	LogLevel      string `env:"LOG_LEVEL, default=warn"`
+	DataDir         string `env:"PATCHBAY_DEV_DATA, default=.patchbay-dev"`
+	NATSPort        int    `env:"PATCHBAY_DEV_NATS_PORT, default=4222"`
+	SimAddr         string `env:"PATCHBAY_DEV_SIM_ADDR, default=127.0.0.1:8090"`
+	HTTPAddr        string `env:"HTTP_ADDR, default=127.0.0.1:8080"`
+	APIMetrics      string `env:"PATCHBAY_DEV_API_METRICS_ADDR, default=127.0.0.1:9464"`
+	WorkerMetrics   string `env:"PATCHBAY_DEV_WORKER_METRICS_ADDR, default=127.0.0.1:9465"`
+	NotifierMetrics string `env:"PATCHBAY_DEV_NOTIFIER_METRICS_ADDR, default=127.0.0.1:9466"`
+	JiraAddr        string `env:"PATCHBAY_DEV_JIRA_ADDR, default=127.0.0.1:8091"`
+	ServiceNowAddr  string `env:"PATCHBAY_DEV_SERVICENOW_ADDR, default=127.0.0.1:8092"`
+	HookAddr        string `env:"PATCHBAY_DEV_HOOK_ADDR, default=127.0.0.1:8093"`
+	Token           string `env:"PATCHBAY_DEV_TOKEN, default=dev-token-change-me-0123456789" json:"-"`
+	SimRateLimit    int    `env:"PATCHBAY_DEV_SIM_RATE_LIMIT, default=20"`
+	LogLevel        string `env:"LOG_LEVEL, default=warn"`
 }
 
 func main() {
@@ -78,6 +83,12 @@ func realMain(ctx context.Context) error {
 	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 
+	sims, err := startTicketSims(cfg)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+
 	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
 	apiCfg := app.APIConfig{
 		NATS: natsCfg, HTTPAddr: cfg.HTTPAddr, MetricsAddr: cfg.APIMetrics,
@@ -93,7 +104,7 @@ func realMain(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -106,9 +117,13 @@ func realMain(ctx context.Context) error {
 	}
 	run("api", func() error { return app.RunAPI(ctx, apiCfg, logger.With("process", "api")) })
 	run("worker", func() error { return app.RunWorker(ctx, workerCfg, logger.With("process", "worker")) })
+	run("notifier", func() error {
+		return app.RunNotifier(ctx, sims.notifierConfig(natsCfg, cfg), logger.With("process", "notifier"))
+	})
 
 	if err := waitReady(ctx, "http://"+cfg.HTTPAddr+"/readyz"); err == nil {
 		printBanner(cfg, simLn.Addr().String(), ns.ClientURL())
+		printNotifyBanner(cfg)
 	}
 	<-ctx.Done()
 	wg.Wait()

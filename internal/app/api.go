@@ -13,6 +13,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/intake"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/notifyqueue"
 	"github.com/patchbay/patchbay/internal/queue"
 	"github.com/patchbay/patchbay/internal/records"
 	"github.com/patchbay/patchbay/internal/redact"
@@ -74,8 +75,14 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
+	notifications, err := notifyqueue.New(ctx, js, time.Now)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	srv, err := intake.New(icfg, intake.Deps{
 		Queue: queue, Records: records, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
+		Notifications: notifications,
 		Ready: func(ctx context.Context) error {
 			if !nc.IsConnected() {
 				return errors.New("NATS is not connected")

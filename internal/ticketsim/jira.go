@@ -78,6 +78,9 @@ var jiraCommentPath = regexp.MustCompile(`^/rest/api/3/issue/([^/]+)/comment$`)
 
 // ServeHTTP implements http.Handler.
 func (j *Jira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if inspect(w, r, func() any { return j.Comments() }) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {

@@ -1,6 +1,7 @@
 package ticketsim
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"sync"
@@ -13,7 +14,7 @@ import (
 type Callback struct {
 	// WebhookID is the webhook-id header (the CloudEvent id).
 	WebhookID string
-	Body      []byte
+	Body      json.RawMessage
 }
 
 // Receiver is a webhook receiver that verifies Standard Webhooks
@@ -47,6 +48,9 @@ func (r *Receiver) Callbacks() []Callback {
 
 // ServeHTTP implements http.Handler.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if inspect(w, req, func() any { return r.Callbacks() }) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {

@@ -70,6 +70,9 @@ func (s *ServiceNow) authorized(r *http.Request) bool {
 
 // ServeHTTP implements http.Handler.
 func (s *ServiceNow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if inspect(w, r, func() any { return s.WorkNotes() }) {
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
