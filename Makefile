@@ -3,7 +3,7 @@ PKGS := ./...
 
 .PHONY: run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
 
-## run: everything in one process (embedded NATS, simulator, api, worker)
+## run: everything in one process (embedded NATS, simulators, api, worker, notifier)
 run:
 	$(GO) run ./cmd/patchbay-dev
 
