@@ -45,7 +45,7 @@ const (
 // bundle is a notifier wired to the three simulators over a real embedded
 // JetStream server.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	url    string
@@ -98,7 +98,7 @@ func testConfig() notify.Config {
 	}
 }
 
-func newBundle(t *testing.T, cfg notify.Config) *bundle {
+func newBundle(t testing.TB, cfg notify.Config) *bundle {
 	t.Helper()
 	srv, nc, js := testkit.StartNATS(t)
 	testkit.EnsureTopology(t, js, 1)

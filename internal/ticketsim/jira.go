@@ -22,6 +22,8 @@ type Comment struct {
 	Text string
 	// EventID is the "patchbay" comment property's event_id.
 	EventID string
+	// At is when it was received.
+	At time.Time
 }
 
 // Jira simulates Jira Cloud's issue comment API
@@ -117,7 +119,7 @@ func (j *Jira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		jiraError(rec, http.StatusNotFound, "Issue does not exist or you do not have permission to see it.")
 		return
 	}
-	c := Comment{ID: strconv.Itoa(10000 + len(j.comments)), Issue: m[1], Body: in.Body, Text: adfText(in.Body)}
+	c := Comment{ID: strconv.Itoa(10000 + len(j.comments)), Issue: m[1], Body: in.Body, Text: adfText(in.Body), At: j.now()}
 	for _, p := range in.Properties {
 		if p.Key == "patchbay" {
 			c.EventID = p.Value.EventID
