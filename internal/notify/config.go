@@ -29,6 +29,9 @@ type Config struct {
 	MaxWait time.Duration
 	// Backoff is used when the receiver named no wait.
 	Backoff Backoff
+	// Jitter returns a float in [0,1) to spread deliveries released together
+	// after a rate-limit pause; nil means math/rand/v2.Float64.
+	Jitter func() float64
 	// Durable names the fan-out consumer on the events stream.
 	Durable string
 	// AckWait is the lease of a delivery in flight: a notifier that dies

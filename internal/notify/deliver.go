@@ -35,7 +35,19 @@ func (n *Notifier) deliver(ctx context.Context, d Destination, m jetstream.Msg) 
 		_ = m.NakWithDelay(statusRetry)
 		return
 	}
-	attempt := int(meta.NumDelivered)
+	scope := scopeOf(d, ev)
+	if until, paused := n.pace.pausedUntil(scope, n.now()); paused {
+		// The receiver asked for quiet: wait without calling (and without
+		// spending an attempt), spread a little so the waiting items do not
+		// all call at the same instant.
+		wait := until.Sub(n.now())
+		wait += time.Duration(n.cfg.Jitter() * float64(min(wait/10+100*time.Millisecond, time.Second)))
+		if err := n.store.Wait(ctx, it.ChangeID, d.Name(), it.EventID, n.now().Add(wait)); err != nil {
+			log.Warn("notify: wait status could not be written", "error", err)
+		}
+		_ = m.NakWithDelay(wait)
+		return
+	}
 
 	start := n.now()
 	cctx, cancel := context.WithTimeout(ctx, n.cfg.CallTimeout)
@@ -52,12 +64,21 @@ func (n *Notifier) deliver(ctx context.Context, d Destination, m jetstream.Msg) 
 			log.Warn("notify: delivered, but the status could not be written", "error", serr)
 		}
 		n.metrics.Deliveries.WithLabelValues(d.Name(), metrics.NotifyDelivered).Inc()
-		log.Info("notification delivered", "attempt", attempt)
+		log.Info("notification delivered")
 		n.ack(ctx, m, log)
 		return
 	}
 
+	// The budget counts calls in this round (a redelivery starts a new
+	// one); the stream's delivery count is the fallback.
+	attempt := int(meta.NumDelivered)
+	if prev, aerr := n.store.Attempts(ctx, it.ChangeID, d.Name(), it.EventID); aerr == nil {
+		attempt = prev + 1
+	}
 	after, retryable := IsRetryable(err)
+	if retryable && after > 0 {
+		n.pace.pause(scope, now.Add(min(after, n.cfg.MaxWait)))
+	}
 	reason := ""
 	switch {
 	case !retryable:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"regexp"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ type Notifier struct {
 	metrics *metrics.Notify
 	logger  *slog.Logger
 	now     func() time.Time
+	pace    *pacer
 }
 
 // New validates cfg and builds a notifier.
@@ -46,6 +48,9 @@ func New(cfg Config, deps Deps) (*Notifier, error) {
 	if deps.JS == nil || deps.Store == nil || deps.Metrics == nil || deps.Logger == nil || deps.Now == nil {
 		return nil, errors.New("notify: nil dependency")
 	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = rand.Float64
+	}
 	if cfg.AckWait == 0 {
 		cfg.AckWait = cfg.CallTimeout + 15*time.Second
 	}
@@ -53,7 +58,7 @@ func New(cfg Config, deps Deps) (*Notifier, error) {
 		cfg.Durable = "notifier"
 	}
 	n := &Notifier{cfg: cfg, js: deps.JS, store: deps.Store, dests: deps.Destinations,
-		byName: map[string]Destination{}, metrics: deps.Metrics, logger: deps.Logger, now: deps.Now}
+		byName: map[string]Destination{}, metrics: deps.Metrics, logger: deps.Logger, now: deps.Now, pace: newPacer()}
 	for _, d := range deps.Destinations {
 		name := d.Name()
 		if !destinationName.MatchString(name) {

@@ -122,6 +122,45 @@ func TestRateLimitsAreWaitedOutExactly(t *testing.T) {
 	}
 }
 
+func TestRateLimitPausesTheWholeDestination(t *testing.T) {
+	cfg := testConfig()
+	cfg.Concurrency = 1 // the 429 is seen before the burst is sent
+	b := newBundle(t, cfg)
+	b.start(nil)
+	b.jira.Push(ticketsim.Fault{Status: 429, Header: http.Header{"Retry-After": {"2"}}})
+	first, _ := b.publish("ops", "OPS-1", change.StateSucceeded)
+	testkit.Eventually(t, 5*time.Second, "the 429", func() (bool, string) {
+		return len(b.jira.Requests()) == 1, ""
+	})
+	var ids []string
+	for range 5 {
+		ev, _ := b.publish("ops", "OPS-2", change.StateSucceeded)
+		ids = append(ids, ev.Data.ID)
+	}
+	for _, id := range append(ids, first.Data.ID) {
+		b.waitState(id, "jira", notifyqueue.Delivered, 15*time.Second)
+	}
+	reqs := b.jira.Requests()
+	if len(reqs) != 7 {
+		t.Fatalf("jira got %d requests, want 7 (one 429, then six comments)", len(reqs))
+	}
+	quietUntil := reqs[0].At.Add(2 * time.Second)
+	for _, r := range reqs[1:] {
+		if r.Status != 201 || r.At.Before(quietUntil.Add(-50*time.Millisecond)) {
+			t.Errorf("request at %s (status %d) inside the Retry-After that ended %s", r.At.Format(time.RFC3339Nano), r.Status, quietUntil.Format(time.RFC3339Nano))
+		}
+	}
+	for _, id := range ids {
+		if d := b.waitState(id, "jira", notifyqueue.Delivered, time.Second); d.Attempts != 1 {
+			t.Errorf("%s: %d attempts, want 1 (waiting for the pause is not an attempt)", id, d.Attempts)
+		}
+	}
+	// Other destinations were not paused.
+	if n := len(b.recv.Callbacks()); n != 6 {
+		t.Errorf("callbacks %d, want 6", n)
+	}
+}
+
 func TestDestinationDownThenBack(t *testing.T) {
 	b := newBundle(t, testConfig())
 	b.cfg.MaxAttempts = 1000
@@ -171,7 +210,7 @@ func TestGivenUpVisibleAndRedelivered(t *testing.T) {
 		t.Errorf("redeliver answered %+v", ds)
 	}
 	d = b.waitState(ev.Data.ID, "jira", notifyqueue.Delivered, 10*time.Second)
-	if d.Attempts != 4 || d.Redeliveries != 1 {
+	if d.Attempts != 1 || d.Redeliveries != 1 {
 		t.Errorf("after redelivery: %+v", d)
 	}
 	if cs := b.jira.Comments(); len(cs) != 1 {

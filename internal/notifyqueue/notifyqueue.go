@@ -50,9 +50,11 @@ const (
 // Delivery is the status of one (event, destination) delivery, as the
 // change record shows it. It never holds a secret: codes, not messages.
 type Delivery struct {
-	Destination    string     `json:"destination"`
-	EventID        string     `json:"event_id"`
-	State          State      `json:"state"`
+	Destination string `json:"destination"`
+	EventID     string `json:"event_id"`
+	State       State  `json:"state"`
+	// Attempts counts calls to the receiver in the current round (since
+	// the delivery was queued, or last redelivered).
 	Attempts       int        `json:"attempts"`
 	LastStatusCode int        `json:"last_status_code,omitempty"`
 	LastErrorCode  string     `json:"last_error_code,omitempty"`

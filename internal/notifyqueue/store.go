@@ -68,7 +68,7 @@ func (s *Store) Deliveries(ctx context.Context, changeID string) ([]Delivery, er
 }
 
 // Record sets the status of one delivery after an attempt (it counts the
-// attempt: st.Attempts is ignored). With park, the item is kept for a
+// attempt: st.Attempts is ignored; see Wait for a status without one). With park, the item is kept for a
 // redelivery (a given-up delivery); any other state drops a parked item.
 // It returns the attempts so far.
 func (s *Store) Record(ctx context.Context, changeID string, st Delivery, park *Item) (int, error) {
@@ -89,6 +89,35 @@ func (s *Store) Record(ctx context.Context, changeID string, st Delivery, park *
 		return true
 	})
 	return st.Attempts, err
+}
+
+// Attempts returns the attempts of a delivery in its current round (since
+// it was first queued or last redelivered); 0 if none.
+func (s *Store) Attempts(ctx context.Context, changeID, destination, eventID string) (int, error) {
+	d, _, err := s.get(ctx, changeID)
+	if err != nil {
+		return 0, err
+	}
+	if i := d.find(destination, eventID); i >= 0 {
+		return d.Deliveries[i].Attempts, nil
+	}
+	return 0, nil
+}
+
+// Wait marks a delivery retrying at next without counting an attempt (it
+// waits for its destination's rate limit, nothing was sent).
+func (s *Store) Wait(ctx context.Context, changeID, destination, eventID string, next time.Time) error {
+	return s.update(ctx, changeID, func(d *doc) bool {
+		i := d.find(destination, eventID)
+		if i < 0 {
+			d.Deliveries = append(d.Deliveries, Delivery{Destination: destination, EventID: eventID})
+			i = len(d.Deliveries) - 1
+		}
+		del := &d.Deliveries[i]
+		next := next.UTC()
+		del.State, del.NextAttemptAt, del.UpdatedAt = Retrying, &next, s.now().UTC()
+		return true
+	})
 }
 
 // Redeliver queues every given-up delivery of a change again and marks it
@@ -114,7 +143,8 @@ func (s *Store) Redeliver(ctx context.Context, changeID string) ([]Delivery, err
 			if err := s.Enqueue(ctx, it, EnqueueID(it.EventID, it.Destination)+".r"+strconv.Itoa(del.Redeliveries)); err != nil {
 				return nil, err
 			}
-			del.State, del.NextAttemptAt, del.UpdatedAt = Retrying, &now, now
+			// A new round: the attempts budget starts again.
+			del.State, del.NextAttemptAt, del.UpdatedAt, del.Attempts = Retrying, &now, now, 0
 			n++
 		}
 		if n == 0 {

@@ -150,6 +150,19 @@ func (w *Webhook) Wants(_ context.Context, ev events.Event) (bool, error) {
 	return t != nil && t.events.Wants(ev.Data.State), nil
 }
 
+// RateScope implements notify.RateScoper: a webhook receiver's rate limit
+// is its host's, so a 429 from one caller's receiver pauses only that host.
+func (w *Webhook) RateScope(ev events.Event) string {
+	t := w.targetFor(ev.Data.RequestedBy)
+	if t == nil {
+		return ""
+	}
+	if u, err := url.Parse(t.url); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
 // Deliver implements notify.Destination.
 func (w *Webhook) Deliver(ctx context.Context, ev events.Event, raw []byte) error {
 	t := w.targetFor(ev.Data.RequestedBy)
