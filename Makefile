@@ -51,6 +51,9 @@ fuzz:
 	$(GO) test ./internal/ccloud -run '^$$' -fuzz FuzzRequestTarget -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/webhooksig -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact -run '^$$' -fuzz FuzzJSON -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify/ticket -run '^$$' -fuzz FuzzTicket -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz FuzzParseRateLimitReset -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks (see README for the figures and how they were made):
 ## the in-process pipeline (internal/app/bench_test.go), then the real
