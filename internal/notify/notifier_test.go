@@ -112,7 +112,7 @@ func TestRateLimitsAreWaitedOutExactly(t *testing.T) {
 			if reqs[1].At.Before(notBefore.Add(-50 * time.Millisecond)) {
 				t.Errorf("retried at %s, before the receiver's %s", reqs[1].At.Format(time.RFC3339Nano), notBefore.Format(time.RFC3339Nano))
 			}
-			if gap := reqs[1].At.Sub(notBefore); gap > 1500*time.Millisecond {
+			if gap := reqs[1].At.Sub(notBefore); gap > 3*time.Second {
 				t.Errorf("retried %s after the wait ended, want promptly", gap)
 			}
 			if got := counter(b.m.Retries.WithLabelValues("jira")); got != 1 {
@@ -224,12 +224,12 @@ func TestGivenUpVisibleAndRedelivered(t *testing.T) {
 func TestSlowOrFailingDestinationDoesNotDelayAnother(t *testing.T) {
 	cfg := testConfig()
 	cfg.Concurrency = 2
-	cfg.CallTimeout = 5 * time.Second
-	cfg.AckWait = 10 * time.Second
+	cfg.CallTimeout = 10 * time.Second
+	cfg.AckWait = 15 * time.Second
 	cfg.MaxAttempts = 1000
 	b := newBundle(t, cfg)
 	b.start(nil)
-	b.recv.SetDelay(4 * time.Second)                                         // slow webhook
+	b.recv.SetDelay(6 * time.Second)                                         // slow webhook
 	b.sn.FailAlways(&ticketsim.Fault{Status: http.StatusServiceUnavailable}) // failing ServiceNow
 	start := time.Now()
 	var ids []string
@@ -238,11 +238,11 @@ func TestSlowOrFailingDestinationDoesNotDelayAnother(t *testing.T) {
 		ids = append(ids, ev.Data.ID)
 		b.publish("ops", "change_request:"+snSysID, change.StateSucceeded)
 	}
-	testkit.Eventually(t, 3*time.Second, "all 10 Jira comments while the webhook is slow", func() (bool, string) {
+	testkit.Eventually(t, 4*time.Second, "all 10 Jira comments while the webhook is slow", func() (bool, string) {
 		n := len(b.jira.Comments())
 		return n == 10, itoa(n) + " comments"
 	})
-	if el := time.Since(start); el > 3*time.Second {
+	if el := time.Since(start); el > 4*time.Second {
 		t.Errorf("jira burst took %s", el)
 	}
 	if n := len(b.recv.Callbacks()); n > 2 {
@@ -266,7 +266,7 @@ func TestKilledMidDeliveryIsDeliveredAfterRestart(t *testing.T) {
 	b.recv.SetDelay(time.Second)
 	ev, _ := b.publish("ops", "OPS-1", change.StateSucceeded)
 	testkit.Eventually(t, 5*time.Second, "callback in flight", func() (bool, string) {
-		return len(b.jira.Comments()) == 1, "" // the fan-out ran; the slow callback is on its way
+		return b.recv.Arrivals() == 1 && len(b.recv.Callbacks()) == 0, ""
 	})
 	conn.Close() // the first notifier loses NATS mid-call: it cannot ack
 	stopA()

@@ -106,8 +106,23 @@ type Request struct {
 
 // journal is a concurrency-safe log of requests.
 type journal struct {
-	mu   sync.Mutex
-	reqs []Request
+	mu       sync.Mutex
+	reqs     []Request
+	arrivals int
+}
+
+// arrive counts a request as soon as it arrives (before any delay).
+func (j *journal) arrive() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.arrivals++
+}
+
+// Arrivals is how many requests have arrived, answered or not yet.
+func (j *journal) Arrivals() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.arrivals
 }
 
 func (j *journal) add(r Request) {

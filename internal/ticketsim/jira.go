@@ -83,6 +83,7 @@ func (j *Jira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inspect(w, r, func() any { return j.Comments() }) {
 		return
 	}
+	j.arrive()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {

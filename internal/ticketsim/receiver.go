@@ -51,6 +51,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if inspect(w, req, func() any { return r.Callbacks() }) {
 		return
 	}
+	r.arrive()
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {

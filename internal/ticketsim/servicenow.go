@@ -73,6 +73,7 @@ func (s *ServiceNow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if inspect(w, r, func() any { return s.WorkNotes() }) {
 		return
 	}
+	s.arrive()
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
