@@ -3,7 +3,7 @@ PKGS := ./...
 
 .PHONY: bench-partial profile run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
 
-## run: everything in one process (embedded NATS, simulator, api, worker)
+## run: everything in one process (embedded NATS, simulators, api, worker, notifier)
 run:
 	$(GO) run ./cmd/patchbay-dev
 
@@ -52,6 +52,9 @@ fuzz:
 	$(GO) test ./internal/webhooksig -run '^$$' -fuzz FuzzVerify -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact -run '^$$' -fuzz FuzzJSON -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/slackapp -run '^$$' -fuzz FuzzParseCommand -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify/ticket -run '^$$' -fuzz FuzzTicket -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz FuzzParseRetryAfter -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/notify -run '^$$' -fuzz FuzzParseRateLimitReset -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks (see README for the figures and how they were made):
 ## the in-process pipeline (internal/app/bench_test.go), then the real

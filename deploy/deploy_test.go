@@ -128,6 +128,7 @@ func binaryEnv(t *testing.T) map[string]map[string]string {
 	return map[string]map[string]string{
 		"api":       envVars(reflect.TypeFor[app.APIConfig]()),
 		"worker":    envVars(reflect.TypeFor[app.WorkerConfig]()),
+		"notifier":  envVars(reflect.TypeFor[app.NotifierConfig]()),
 		"ccloudsim": ccloudsimEnv(t),
 	}
 }
@@ -137,7 +138,7 @@ func checkEnv(t *testing.T, where, bin string, names []string) {
 	t.Helper()
 	known, ok := binaryEnv(t)[bin]
 	if !ok {
-		t.Errorf("%s: runs %q, which is not a Patchbay binary (api, worker, ccloudsim)", where, bin)
+		t.Errorf("%s: runs %q, which is not a Patchbay binary (api, worker, notifier, ccloudsim)", where, bin)
 		return
 	}
 	for _, n := range names {

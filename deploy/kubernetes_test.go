@@ -448,8 +448,8 @@ func TestKubernetesWorkloads(t *testing.T) {
 		}
 	}
 	slices.Sort(bins)
-	if !slices.Equal(bins, []string{"api", "worker"}) {
-		t.Errorf("Deployments run %v, want api and worker", bins)
+	if !slices.Equal(bins, []string{"api", "notifier", "worker"}) {
+		t.Errorf("Deployments run %v, want api, notifier and worker", bins)
 	}
 }
 
@@ -604,8 +604,8 @@ func TestKubernetesServicesAndPDB(t *testing.T) {
 			}
 		}
 		slices.Sort(selected)
-		if !slices.Equal(selected, []string{"patchbay-api", "patchbay-worker"}) {
-			t.Errorf("ServiceMonitor %s selects Services %v, want patchbay-api and patchbay-worker", o.Metadata.Name, selected)
+		if !slices.Equal(selected, []string{"patchbay-api", "patchbay-notifier", "patchbay-worker"}) {
+			t.Errorf("ServiceMonitor %s selects Services %v, want patchbay-api, patchbay-notifier and patchbay-worker", o.Metadata.Name, selected)
 		}
 		if exists(prometheusPath) {
 			for _, job := range prometheusJobs(t) {

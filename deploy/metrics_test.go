@@ -50,6 +50,12 @@ func exported(t *testing.T) map[string][]string {
 	if err := metrics.NewQueue(reg, lane, time.Now, time.Second); err != nil {
 		t.Fatal(err)
 	}
+	nm, err := metrics.NewNotify(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm.Preset([]string{"jira"})
+	nm.Duration.WithLabelValues("jira").Observe(1)
 	in.Preset([]string{"op"})
 	in.Requests.WithLabelValues("/r", "200").Inc()
 	in.RequestDuration.WithLabelValues("/r").Observe(1)
@@ -250,7 +256,7 @@ func TestDashboardsQueryExportedMetrics(t *testing.T) {
 			}
 		}
 		walk(d.Panels)
-		if want := []string{"Intake", "Queue", "Upstream & rate limits", "Outcomes & latency"}; !slices.Equal(rows, want) {
+		if want := []string{"Intake", "Queue", "Upstream & rate limits", "Outcomes & latency", "Notifications"}; !slices.Equal(rows, want) {
 			t.Errorf("%s: rows %q, want %q", f, rows, want)
 		}
 		// Every Patchbay metric is on the dashboard.

@@ -1,7 +1,8 @@
 // Command patchbay-dev runs everything in one process for a first look: an
 // embedded NATS server with JetStream (data under PATCHBAY_DEV_DATA), the
-// Confluent Cloud simulator seeded with demo resources, the api and a worker.
-// It prints a curl that works.
+// Confluent Cloud simulator seeded with demo resources, the api, a worker,
+// and a notifier delivering to the Jira, ServiceNow and webhook receiver
+// simulators. It prints a curl that works.
 package main
 
 import (
@@ -24,17 +25,21 @@ import (
 
 // Config is the dev command's configuration.
 type Config struct {
-	DataDir       string `env:"PATCHBAY_DEV_DATA, default=.patchbay-dev"`
-	NATSPort      int    `env:"PATCHBAY_DEV_NATS_PORT, default=4222"`
-	SimAddr       string `env:"PATCHBAY_DEV_SIM_ADDR, default=127.0.0.1:8090"`
-	HTTPAddr      string `env:"HTTP_ADDR, default=127.0.0.1:8080"`
-	APIMetrics    string `env:"PATCHBAY_DEV_API_METRICS_ADDR, default=127.0.0.1:9464"`
-	WorkerMetrics string `env:"PATCHBAY_DEV_WORKER_METRICS_ADDR, default=127.0.0.1:9465"`
-	Token         string `env:"PATCHBAY_DEV_TOKEN, default=dev-token-change-me-0123456789" json:"-"`
-	SimRateLimit  int    `env:"PATCHBAY_DEV_SIM_RATE_LIMIT, default=20"`
-	SlackAddr     string `env:"PATCHBAY_DEV_SLACK_ADDR, default=127.0.0.1:8091"`
-	SlackSecret   string `env:"PATCHBAY_DEV_SLACK_SECRET, default=dev-slack-signing-secret-0123456789" json:"-"`
-	LogLevel      string `env:"LOG_LEVEL, default=warn"`
+	DataDir         string `env:"PATCHBAY_DEV_DATA, default=.patchbay-dev"`
+	NATSPort        int    `env:"PATCHBAY_DEV_NATS_PORT, default=4222"`
+	SimAddr         string `env:"PATCHBAY_DEV_SIM_ADDR, default=127.0.0.1:8090"`
+	HTTPAddr        string `env:"HTTP_ADDR, default=127.0.0.1:8080"`
+	APIMetrics      string `env:"PATCHBAY_DEV_API_METRICS_ADDR, default=127.0.0.1:9464"`
+	WorkerMetrics   string `env:"PATCHBAY_DEV_WORKER_METRICS_ADDR, default=127.0.0.1:9465"`
+	NotifierMetrics string `env:"PATCHBAY_DEV_NOTIFIER_METRICS_ADDR, default=127.0.0.1:9466"`
+	JiraAddr        string `env:"PATCHBAY_DEV_JIRA_ADDR, default=127.0.0.1:8091"`
+	ServiceNowAddr  string `env:"PATCHBAY_DEV_SERVICENOW_ADDR, default=127.0.0.1:8092"`
+	HookAddr        string `env:"PATCHBAY_DEV_HOOK_ADDR, default=127.0.0.1:8093"`
+	SlackAddr       string `env:"PATCHBAY_DEV_SLACK_ADDR, default=127.0.0.1:8094"`
+	SlackSecret     string `env:"PATCHBAY_DEV_SLACK_SECRET, default=dev-slack-signing-secret-0123456789" json:"-"`
+	Token           string `env:"PATCHBAY_DEV_TOKEN, default=dev-token-change-me-0123456789" json:"-"`
+	SimRateLimit    int    `env:"PATCHBAY_DEV_SIM_RATE_LIMIT, default=20"`
+	LogLevel        string `env:"LOG_LEVEL, default=warn"`
 }
 
 func main() { app.Main("patchbay-dev", realMain) }
@@ -81,6 +86,12 @@ func realMain(ctx context.Context) error {
 		return err
 	}
 
+	sims, err := startTicketSims(cfg)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+
 	natsCfg := app.DefaultWorkerConfig().NATS
 	natsCfg.URL = ns.ClientURL()
 	apiCfg := app.APIConfig{
@@ -102,7 +113,7 @@ func realMain(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	run := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -115,10 +126,14 @@ func realMain(ctx context.Context) error {
 	}
 	run("api", func() error { return app.RunAPI(ctx, apiCfg, logger.With("process", "api")) })
 	run("worker", func() error { return app.RunWorker(ctx, workerCfg, logger.With("process", "worker")) })
+	run("notifier", func() error {
+		return app.RunNotifier(ctx, sims.notifierConfig(natsCfg, cfg), logger.With("process", "notifier"))
+	})
 
 	if err := waitReady(ctx, "http://"+cfg.HTTPAddr+"/readyz"); err == nil {
 		printBanner(cfg, simLn.Addr().String(), ns.ClientURL())
 		printSlackBanner(cfg, dev)
+		printNotifyBanner(cfg)
 	}
 	<-ctx.Done()
 	wg.Wait()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/intake"
 	"github.com/patchbay/patchbay/internal/metrics"
+	"github.com/patchbay/patchbay/internal/notifyqueue"
 	"github.com/patchbay/patchbay/internal/queue"
 	"github.com/patchbay/patchbay/internal/records"
 	"github.com/patchbay/patchbay/internal/redact"
@@ -78,6 +79,11 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
+	notifications, err := notifyqueue.New(ctx, js, time.Now)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
 	slack, err := newSlackApp(ctx, cfg.Slack, js, callers, q, store, m, logger)
 	if err != nil {
 		nc.Close()
@@ -85,6 +91,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	}
 	deps := intake.Deps{
 		Queue: q, Records: store, Callers: callers, Metrics: m, Logger: logger, Deliveries: deliveries,
+		Notifications: notifications,
 		Ready: func(ctx context.Context) error {
 			if !nc.IsConnected() {
 				return errors.New("NATS is not connected")

@@ -1,4 +1,4 @@
-// Package app is Patchbay's composition root: it assembles the api and the worker
+// Package app is Patchbay's composition root: it assembles the api, the worker and the notifier
 // from their environment configuration, and runs them with graceful
 // shutdown. cmd/api, cmd/worker and the all-in-one dev command are thin
 // wrappers around it.

@@ -41,6 +41,9 @@ type callerEntry struct {
 	SlackUsers              []string `json:"slack_users"`
 	SlackResponseType       string   `json:"slack_response_type"`
 	SlackFallbackWebhookEnv string   `json:"slack_fallback_webhook_env"`
+	// Notify says where the caller's results go; the notifier parses and
+	// validates it (internal/notify/route), the intake only tolerates it.
+	Notify json.RawMessage `json:"notify,omitempty"`
 }
 
 // callerName is the shape of a caller name.

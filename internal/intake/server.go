@@ -59,6 +59,9 @@ type Deps struct {
 	Deliveries *replay.Deliveries
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Notifications is the outbound delivery status shown on the change
+	// record; nil shows none and refuses redeliveries.
+	Notifications Notifications
 	// Slack serves POST /slack/commands and /slack/interactions (package
 	// slackapp); nil answers them 404 (SLACK_SIGNING_SECRET not set).
 	Slack SlackEndpoints
@@ -85,10 +88,11 @@ type Server struct {
 	logger  *slog.Logger
 	echo    *echo.Echo
 
-	deliveries *replay.Deliveries
-	now        func() time.Time
-	limiter    *rateLimiter
-	longPolls  *longPolls
+	deliveries    *replay.Deliveries
+	notifications Notifications
+	now           func() time.Time
+	limiter       *rateLimiter
+	longPolls     *longPolls
 }
 
 // New builds the intake.
@@ -119,7 +123,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, queue: deps.Queue, records: deps.Records, callers: deps.Callers,
 		ready: deps.Ready, metrics: deps.Metrics, logger: deps.Logger,
-		deliveries: deps.Deliveries, now: deps.Now, limiter: newRateLimiter(deps.Now), longPolls: newLongPolls(cfg.MaxLongPolls)}
+		deliveries: deps.Deliveries, notifications: deps.Notifications, now: deps.Now, limiter: newRateLimiter(deps.Now), longPolls: newLongPolls(cfg.MaxLongPolls)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -139,6 +143,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.POST("/v1/changes/:change_id/retry", s.retryChange, s.authenticate(false), s.rateLimit)
 	e.POST("/slack/commands", slackRoute(deps.Slack, SlackEndpoints.ServeCommand))
 	e.POST("/slack/interactions", slackRoute(deps.Slack, SlackEndpoints.ServeInteraction))
+	e.POST("/v1/changes/:change_id/notify", s.redeliverNotifications, s.authenticate(false), s.rateLimit)
 	s.echo = e
 	return s, nil
 }

@@ -47,7 +47,7 @@ func (s *Server) getChange(c echo.Context) error {
 			// Too many long-polls: answer now, as if the wait had run out.
 			c.Response().Header().Set(HeaderLongPoll, "skipped")
 			c.Response().Header().Set("Retry-After", "1")
-			return c.JSON(http.StatusOK, rec)
+			return c.JSON(http.StatusOK, s.view(c.Request().Context(), rec))
 		}
 		defer release()
 		ctx, cancel := context.WithTimeout(c.Request().Context(), wait)
@@ -57,7 +57,7 @@ func (s *Server) getChange(c echo.Context) error {
 			rec = latest
 		}
 	}
-	return c.JSON(http.StatusOK, rec)
+	return c.JSON(http.StatusOK, s.view(c.Request().Context(), rec))
 }
 
 // retryChange re-queues a failed change.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/gate"
+	"github.com/patchbay/patchbay/internal/notifyqueue"
 )
 
 // Names of the JetStream assets. They are part of the operational contract.
@@ -34,6 +35,11 @@ const (
 	// ResourcesBucket holds, per resource (key "<kind>.<id>"), the change
 	// accepted (or re-queued) last, for the operator retry's stale check.
 	ResourcesBucket = "patchbay_resources"
+	// NotifyStream is the notifier's work queue, one message per result
+	// event and destination.
+	NotifyStream = notifyqueue.Stream
+	// NotificationsBucket keeps each change's delivery status.
+	NotificationsBucket = notifyqueue.Bucket
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
@@ -145,6 +151,19 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	if err := ensureStream(ctx, js, events); err != nil {
 		return err
 	}
+	notify := jetstream.StreamConfig{
+		Name:        NotifyStream,
+		Description: "Patchbay outbound notifications to deliver, one per result event and destination",
+		Subjects:    []string{notifyqueue.StreamSubjects},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.Replicas,
+		MaxAge:      t.EventsMaxAge,
+		Duplicates:  t.EventsDuplicateWindow,
+	}
+	if err := ensureStream(ctx, js, notify); err != nil {
+		return err
+	}
 	for p := 0; p < t.Partitions; p++ {
 		cfg := jetstream.ConsumerConfig{
 			Durable:       ConsumerName(p),
@@ -173,6 +192,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 		// As long as the records: a result that comes days later still finds
 		// its reply target (and goes to the fallback webhook).
 		{Bucket: SlackRepliesBucket, Description: "Patchbay Slack reply targets (response_url) by change id", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
+		{Bucket: NotificationsBucket, Description: "Patchbay outbound notification status per change", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
 	}
 	for _, b := range buckets {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, b); err != nil {
@@ -192,12 +212,12 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 // CheckPresent reports an error unless the streams and buckets exist; it is
 // what readiness probes call.
 func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
-	for _, s := range []string{ChangesStream, EventsStream} {
+	for _, s := range []string{ChangesStream, EventsStream, NotifyStream} {
 		if _, err := js.Stream(ctx, s); err != nil {
 			return fmt.Errorf("topology: stream %s: %w", s, err)
 		}
 	}
-	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ResourcesBucket, DeliveriesBucket, SlackRepliesBucket, gate.Bucket} {
+	for _, b := range []string{RecordsBucket, PayloadsBucket, IdempotencyBucket, ResourcesBucket, DeliveriesBucket, SlackRepliesBucket, NotificationsBucket, gate.Bucket} {
 		if _, err := js.KeyValue(ctx, b); err != nil {
 			return fmt.Errorf("topology: bucket %s: %w", b, err)
 		}

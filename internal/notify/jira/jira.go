@@ -1,0 +1,184 @@
+// Package jira is the Jira Cloud destination: a comment on the issue named
+// by the change's ticket (X-Patchbay-Ticket), through REST v3
+// POST /rest/api/3/issue/{issueIdOrKey}/comment with an Atlassian Document
+// Format body and HTTP Basic auth (account e-mail and API token).
+package jira
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/events"
+	"github.com/patchbay/patchbay/internal/notify"
+	"github.com/patchbay/patchbay/internal/notify/route"
+	"github.com/patchbay/patchbay/internal/notify/ticket"
+	"github.com/patchbay/patchbay/internal/outbound"
+)
+
+// Name is the destination name (the key in a caller's notify object).
+const Name = "jira"
+
+// Config is the operator's Jira Cloud site and credentials.
+type Config struct {
+	// BaseURL is the site, "https://your-domain.atlassian.net".
+	BaseURL string
+	// Email and APIToken authenticate (HTTP Basic).
+	Email    string
+	APIToken string
+	// PublicBaseURL is the intake's public URL, for the link to the record.
+	PublicBaseURL string
+}
+
+// Settings are a caller's "jira" notify settings.
+type Settings struct {
+	// Events chooses the states (default: succeeded and failed).
+	Events route.Events `json:"events,omitempty"`
+}
+
+// Doer sends HTTP requests (the outbound client).
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Jira is the destination.
+type Jira struct {
+	cfg      Config
+	base     *url.URL
+	byCaller map[string]*Settings
+	def      *Settings
+	client   Doer
+	now      func() time.Time
+}
+
+// New validates cfg against policy and parses every caller's "jira" settings.
+func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, now func() time.Time) (*Jira, error) {
+	if table == nil || client == nil || now == nil {
+		return nil, errors.New("jira: nil dependency")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || !u.IsAbs() || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, errors.New("the Jira URL must be a site URL such as https://your-domain.atlassian.net")
+	}
+	if err := policy.CheckURL(u); err != nil {
+		return nil, err
+	}
+	if cfg.Email == "" || cfg.APIToken == "" {
+		return nil, errors.New("the Jira e-mail and API token are required")
+	}
+	j := &Jira{cfg: cfg, base: u, byCaller: map[string]*Settings{}, client: client, now: now}
+	parse := func(n route.Notify) (*Settings, error) {
+		raw, ok := n[Name]
+		if !ok {
+			return nil, nil
+		}
+		var s Settings
+		if err := route.Decode(raw, &s); err != nil {
+			return nil, err
+		}
+		return &s, s.Events.Validate()
+	}
+	for _, c := range table.Callers() {
+		s, err := parse(table.For(c))
+		if err != nil {
+			return nil, fmt.Errorf("caller %q: notify.jira: %w", c, err)
+		}
+		j.byCaller[c] = s
+	}
+	if j.def, err = parse(table.Default()); err != nil {
+		return nil, fmt.Errorf("default notify.jira: %w", err)
+	}
+	return j, nil
+}
+
+// Name implements notify.Destination.
+func (j *Jira) Name() string { return Name }
+
+func (j *Jira) settingsFor(caller string) *Settings {
+	if s, ok := j.byCaller[caller]; ok {
+		return s
+	}
+	return j.def
+}
+
+// Wants implements notify.Destination: the caller chose Jira and this state,
+// and the change names a ticket that is not a ServiceNow one. A malformed
+// ticket is wanted, so that its refusal is visible on the record.
+func (j *Jira) Wants(_ context.Context, ev events.Event) (bool, error) {
+	s := j.settingsFor(ev.Data.RequestedBy)
+	t := ev.Data.Ticket
+	return s != nil && s.Events.Wants(ev.Data.State) && t != "" && !ticket.IsServiceNowLike(t), nil
+}
+
+// Deliver implements notify.Destination.
+func (j *Jira) Deliver(ctx context.Context, ev events.Event, _ []byte) error {
+	key, err := ticket.Jira(ev.Data.Ticket)
+	if err != nil {
+		return notify.Permanent("invalid_ticket", "the ticket is not a Jira issue key")
+	}
+	body, err := json.Marshal(comment(notify.Summarize(ev, j.cfg.PublicBaseURL)))
+	if err != nil {
+		return notify.Permanent("encode_failed", "encode: %w", err)
+	}
+	u := j.base.JoinPath("rest", "api", "3", "issue", key, "comment")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return notify.Permanent("bad_request", "build request")
+	}
+	req.SetBasicAuth(j.cfg.Email, j.cfg.APIToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "patchbay-notifier")
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return notify.TransportError(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return notify.Classify(resp, j.now())
+}
+
+// comment builds the ADF comment. The event id is a comment property, so a
+// duplicate (at-least-once) can be recognised.
+func comment(s notify.Summary) map[string]any {
+	text := func(t string, marks ...string) map[string]any {
+		n := map[string]any{"type": "text", "text": t}
+		if len(marks) > 0 {
+			ms := make([]map[string]any, 0, len(marks))
+			for _, m := range marks {
+				ms = append(ms, map[string]any{"type": m})
+			}
+			n["marks"] = ms
+		}
+		return n
+	}
+	link := func(t, href string) map[string]any {
+		return map[string]any{"type": "text", "text": t, "marks": []map[string]any{{"type": "link", "attrs": map[string]any{"href": href}}}}
+	}
+	para := func(content ...map[string]any) map[string]any {
+		return map[string]any{"type": "paragraph", "content": content}
+	}
+	blocks := []map[string]any{
+		para(text(s.Headline, "strong")),
+		para(text("Outcome: "), text(s.Outcome, "code")),
+		para(text("Operation: " + s.Operation + ", resource " + s.Resource)),
+	}
+	if s.UpstreamRequestID != "" {
+		blocks = append(blocks, para(text("Upstream request id: "), text(s.UpstreamRequestID, "code")))
+	}
+	if s.Link != "" {
+		blocks = append(blocks, para(text("Change record: "), link(s.Link, s.Link)))
+	}
+	blocks = append(blocks, para(text("Patchbay event "+strings.TrimSpace(s.EventID))))
+	return map[string]any{
+		"body":       map[string]any{"type": "doc", "version": 1, "content": blocks},
+		"properties": []map[string]any{{"key": "patchbay", "value": map[string]any{"event_id": s.EventID}}},
+	}
+}
