@@ -126,8 +126,12 @@ func realMain(ctx context.Context) error {
 	}
 	run("api", func() error { return app.RunAPI(ctx, apiCfg, logger.With("process", "api")) })
 	run("worker", func() error { return app.RunWorker(ctx, workerCfg, logger.With("process", "worker")) })
+	// The notifier delivers Slack results too (to the Slack simulator).
+	notifierCfg := sims.notifierConfig(natsCfg, cfg)
+	notifierCfg.Slack = apiCfg.Slack
+	notifierCfg.Routes.CallersFile = callersFile
 	run("notifier", func() error {
-		return app.RunNotifier(ctx, sims.notifierConfig(natsCfg, cfg), logger.With("process", "notifier"))
+		return app.RunNotifier(ctx, notifierCfg, logger.With("process", "notifier"))
 	})
 
 	if err := waitReady(ctx, "http://"+cfg.HTTPAddr+"/readyz"); err == nil {

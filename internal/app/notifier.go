@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/patchbay/patchbay/internal/intake"
 	"github.com/patchbay/patchbay/internal/metrics"
 	"github.com/patchbay/patchbay/internal/notify"
 	"github.com/patchbay/patchbay/internal/notify/jira"
@@ -24,6 +26,7 @@ import (
 	"github.com/patchbay/patchbay/internal/outbound"
 	"github.com/patchbay/patchbay/internal/redact"
 	"github.com/patchbay/patchbay/internal/retry"
+	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
@@ -35,6 +38,9 @@ type NotifierConfig struct {
 	Routes     route.EnvConfig
 	Jira       jira.EnvConfig
 	ServiceNow servicenow.EnvConfig
+	// Slack delivers results of /patchbay commands to their response_url;
+	// enabled, as on the api, by SLACK_SIGNING_SECRET.
+	Slack slackapp.Config
 	// PublicURL is the intake's public base URL, for links to change records.
 	PublicURL   string `env:"PATCHBAY_PUBLIC_URL"`
 	MetricsAddr string `env:"METRICS_ADDR, default=:9466"`
@@ -87,6 +93,14 @@ func NewNotifier(ctx context.Context, cfg NotifierConfig, logger *slog.Logger, r
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.Slack.Enabled() {
+		sd, err := slackDestination(ctx, cfg, js, logger)
+		if err != nil {
+			return fail(err)
+		}
+		dests = append(dests, sd)
+		names = append(names, sd.Name())
+	}
 	n, err := notify.New(cfg.Notify.Config(notify.Backoff(retry.FullJitter(cfg.Notify.BackoffBase, cfg.Notify.BackoffMax, rand.Float64))),
 		notify.Deps{JS: js, Store: store, Destinations: dests, Metrics: m, Logger: logger, Now: time.Now})
 	if err != nil {
@@ -102,6 +116,7 @@ func notifierDestinations(cfg *NotifierConfig) ([]notify.Destination, []string, 
 	if err := cfg.Notify.Validate(); err != nil {
 		return nil, nil, err
 	}
+	var secrets []string
 	policy, err := cfg.Outbound.Policy()
 	if err != nil {
 		return nil, nil, err
@@ -113,6 +128,12 @@ func notifierDestinations(cfg *NotifierConfig) ([]notify.Destination, []string, 
 	}
 	if err := cfg.Jira.Validate(); err != nil {
 		return nil, nil, err
+	}
+	if err := cfg.Slack.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if cfg.Slack.Enabled() {
+		secrets = append(secrets, cfg.Slack.SigningSecret, cfg.Slack.FallbackWebhookURL)
 	}
 	if err := cfg.ServiceNow.Validate(); err != nil {
 		return nil, nil, err
@@ -130,7 +151,6 @@ func notifierDestinations(cfg *NotifierConfig) ([]notify.Destination, []string, 
 	}
 	client := outbound.NewClient(policy, cfg.Notify.Timeout, nil)
 	var dests []notify.Destination
-	var secrets []string
 	if uses(table, webhook.Name) {
 		if len(policy.AllowedHosts) == 0 {
 			return nil, nil, errors.New("NOTIFY_ALLOWED_HOSTS: required for webhook callbacks (the hosts of their URLs)")
@@ -207,4 +227,32 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig, logger *slog.Logger) e
 		runErr = err
 	}
 	return runErr
+}
+
+// slackDestination builds the Slack destination: results of /patchbay
+// commands go to the command's response_url (reply targets the api stored
+// in KV), else to the caller's or the default fallback webhook.
+func slackDestination(ctx context.Context, cfg NotifierConfig, js jetstream.JetStream, logger *slog.Logger) (*slackapp.Destination, error) {
+	replies, err := slackapp.NewReplies(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	poster, err := slackapp.NewPoster(cfg.Slack.AllowedHosts, cfg.Slack.PostTimeout, nil)
+	if err != nil {
+		return nil, fmt.Errorf("SLACK_ALLOWED_HOSTS: %w", err)
+	}
+	var dir slackapp.Directory
+	if cfg.Routes.CallersFile != "" {
+		lookup := cfg.LookupEnv
+		if lookup == nil {
+			lookup = os.LookupEnv
+		}
+		callers, err := intake.LoadCallersFile(cfg.Routes.CallersFile, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("API_CALLERS_FILE: %w", err)
+		}
+		dir = callers
+	}
+	return slackapp.NewDestination(cfg.Slack, slackapp.DestinationDeps{Replies: replies, Poster: poster, Callers: dir,
+		Logger: logger.With("destination", "slack")})
 }

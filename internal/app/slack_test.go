@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/intake"
+	"github.com/patchbay/patchbay/internal/notify/jira"
 	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/slacksim"
 	"github.com/patchbay/patchbay/internal/testkit"
@@ -232,5 +234,43 @@ func TestSlackDisabledAndConfig(t *testing.T) {
 				t.Error("the error repeats the webhook URL")
 			}
 		})
+	}
+}
+
+// TestSlackResultsThroughTheNotifier: with the real notifier (not the
+// destination called by hand), a command's result reaches its response_url
+// once, after Slack answered the first post 429 with Retry-After; a failed
+// change's result carries the Retry button.
+func TestSlackResultsThroughTheNotifier(t *testing.T) {
+	t.Parallel()
+	s := newSlackStack(t)
+	ncfg := s.notifierConfig("")
+	ncfg.Routes.Default = ""
+	ncfg.Jira = jira.EnvConfig{}
+	ncfg.Slack = slackapp.Config{SigningSecret: slackSecret, FallbackWebhookURL: s.fallback, AllowedHosts: []string{"127.0.0.1"},
+		MaxBodyBytes: 16 << 10, AnswerBudget: 2500 * time.Millisecond, PostTimeout: 5 * time.Second}
+	s.startNotifier(ncfg)
+	s.startWorker(s.workerConfig())
+
+	ok := slacksim.Command{TeamID: "T1", UserID: "U1", ChannelID: "C1", TriggerID: "t-n-ok",
+		Text: `peering p-1 environment=env-1 display_name="via notifier"`, ResponseURL: s.slack.NewResponseURL()}
+	s.slack.Fail(ok.ResponseURL, 1, http.StatusTooManyRequests, 1)
+	bad := slacksim.Command{TeamID: "T1", UserID: "U1", ChannelID: "C1", TriggerID: "t-n-bad",
+		Text: `peering p-nope environment=env-1`, ResponseURL: s.slack.NewResponseURL()}
+	for _, c := range []slacksim.Command{ok, bad} {
+		if code, answer := s.post("/slack/commands", c.Form(), nil); code != http.StatusOK {
+			t.Fatalf("answer %d %s", code, msgText(answer))
+		}
+	}
+	for _, tc := range []struct {
+		url, want string
+	}{{ok.ResponseURL, "succeeded"}, {bad.ResponseURL, slackapp.RetryActionID}} {
+		testkit.Eventually(t, 30*time.Second, "result at "+tc.url, func() (bool, string) {
+			posts := s.slack.Posts(tc.url)
+			return len(posts) == 1 && strings.Contains(msgText(posts[0].Message), tc.want), fmt.Sprintf("%d posts", len(posts))
+		})
+	}
+	if n := s.slack.Attempts(ok.ResponseURL); n != 2 {
+		t.Errorf("response_url saw %d attempts, want 2 (a 429, then the post)", n)
 	}
 }
