@@ -13,6 +13,7 @@ import (
 	"github.com/patchbay/patchbay/bench/benchrun"
 	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
+	"github.com/patchbay/patchbay/internal/gate"
 	"github.com/patchbay/patchbay/internal/testkit"
 )
 
@@ -76,7 +77,7 @@ func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 			CCloud: app.CCloudConfig{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second},
 			Retry: app.RetryConfig{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
 				BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second},
-			RateLimit:     app.RateLimitConfig{Margin: 0.03, ProbeInterval: 250 * time.Millisecond, Horizon: 10 * time.Second},
+			RateLimit:     gate.DefaultConfig(),
 			ShutdownGrace: 5 * time.Second,
 		}, logger, prometheus.NewRegistry())
 		if err != nil {

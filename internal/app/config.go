@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchbay/patchbay/internal/gate"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
@@ -71,19 +72,14 @@ type RetryConfig struct {
 	BackoffMax       time.Duration `env:"RETRY_BACKOFF_MAX, default=5m"`
 }
 
-// RateLimitConfig tunes the fleet-wide rate-limit gate.
-type RateLimitConfig struct {
-	Margin        float64       `env:"RATELIMIT_MARGIN, default=0.03"`
-	ProbeInterval time.Duration `env:"RATELIMIT_PROBE_INTERVAL, default=250ms"`
-	Horizon       time.Duration `env:"RATELIMIT_HORIZON, default=10s"`
-}
-
 // WorkerConfig configures cmd/worker.
 type WorkerConfig struct {
-	NATS          NATSConfig
-	CCloud        CCloudConfig
-	Retry         RetryConfig
-	RateLimit     RateLimitConfig
+	NATS   NATSConfig
+	CCloud CCloudConfig
+	Retry  RetryConfig
+	// RateLimit is the fleet-wide rate-limit gate's own configuration
+	// (RATELIMIT_*); zero fields take the gate's defaults.
+	RateLimit     gate.Config
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`
 	LogLevel      string        `env:"LOG_LEVEL, default=info"`

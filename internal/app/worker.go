@@ -52,6 +52,10 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if r.MaxErrorAttempts < 1 || r.BackoffBase <= 0 || r.BackoffMax < r.BackoffBase || r.MaxAge <= 0 || r.MaxRateLimitWait <= 0 {
 		return nil, fmt.Errorf("RETRY_*: need RETRY_MAX_ATTEMPTS >= 1, RETRY_MAX_AGE > 0, RETRY_MAX_RATE_LIMIT_WAIT > 0, 0 < RETRY_BACKOFF_BASE <= RETRY_BACKOFF_MAX")
 	}
+	gateCfg := cfg.RateLimit.WithDefaults()
+	if err := gateCfg.Validate(); err != nil {
+		return nil, err
+	}
 	topo := cfg.NATS.Topology()
 	if err := topo.Validate(); err != nil {
 		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
@@ -77,7 +81,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return fail(err)
 	}
-	fleetGate, err := gate.New(ctx, js, gate.Config{Margin: cfg.RateLimit.Margin, ProbeInterval: cfg.RateLimit.ProbeInterval, Horizon: cfg.RateLimit.Horizon}, time.Now)
+	fleetGate, err := gate.New(ctx, js, gateCfg, time.Now)
 	if err != nil {
 		return fail(err)
 	}

@@ -1,0 +1,86 @@
+package gate
+
+import "time"
+
+// probeRecheck is how soon a caller waiting for the first response of a
+// cold gate asks again.
+const probeRecheck = 20 * time.Millisecond
+
+// provisionalGuard is added to Start + Period to bound the end of a window
+// whose first answer has not arrived yet (the request's network time).
+const provisionalGuard = 100 * time.Millisecond
+
+// plan is what reserve decides, in server time.
+type plan struct {
+	reserved bool
+	start    time.Time // the slot (reserved)
+	retryAt  time.Time // when to ask again (not reserved)
+	blocked  bool      // the wait is a Retry-After
+	write    bool      // next must be stored before the slot is used
+	next     State
+}
+
+// reserve plans one request at server time now.
+func reserve(s State, now time.Time, cfg Config) plan {
+	if s.Learned && s.Unlimited && !s.BlockedUntil.After(now) {
+		return plan{reserved: true, start: now} // nothing to coordinate
+	}
+	if s.BlockedUntil.After(now.Add(cfg.Horizon)) {
+		return plan{retryAt: s.BlockedUntil, blocked: true}
+	}
+	if !s.Learned && s.NextSlot.After(now) {
+		// A probe is out: wait for it to teach the limit rather than
+		// queue more probe-spaced slots behind it.
+		return plan{retryAt: now.Add(min(cfg.ProbeInterval, probeRecheck))}
+	}
+	start := latest(now, s.NextSlot, s.BlockedUntil)
+	next := s
+	switch {
+	case !s.Learned: // the probe
+		next.NextSlot = start.Add(cfg.ProbeInterval)
+		next.Window = Window{Start: start, End: start.Add(max(s.Period, time.Second) + provisionalGuard), Count: 1}
+	case s.Unlimited: // blocked until now
+		next.NextSlot = start
+	default:
+		start = next.take(start, cfg)
+		next.NextSlot = start.Add(next.spacing(cfg))
+	}
+	if start.Sub(now) > cfg.Horizon {
+		return plan{retryAt: start.Add(-cfg.Horizon / 2), blocked: start.Equal(s.BlockedUntil)}
+	}
+	return plan{reserved: true, start: start, write: true, next: next,
+		blocked: start.Equal(s.BlockedUntil) && !start.Equal(now)}
+}
+
+// take counts one request in the window at or after start (moving to the
+// next window when the current one is over or used up) and returns the
+// request's start.
+func (s *State) take(start time.Time, cfg Config) time.Time {
+	budget := s.budget(cfg.Margin)
+	for range 3 {
+		if s.Window.End.IsZero() || !start.Before(s.Window.End) {
+			s.open(start)
+		}
+		if s.Window.Count < budget {
+			s.Window.Count++
+			return start
+		}
+		start = latest(start, s.Window.End)
+	}
+	// Only reached when a pre-seeded window was already full: start a
+	// fresh one after it.
+	start = latest(start, s.Window.End)
+	s.Window = Window{Start: start, End: start.Add(s.Period + provisionalGuard), Count: 1}
+	return start
+}
+
+// open makes the window in which a request starting at start counts:
+// the upstream's next window when it already began (Next), else a new one.
+func (s *State) open(start time.Time) {
+	if !s.Next.End.IsZero() && start.Before(s.Next.End) && !start.Before(s.Next.Start) {
+		s.Window, s.Next = s.Next, Window{}
+		return
+	}
+	s.Next = Window{}
+	s.Window = Window{Start: start, End: start.Add(s.Period + provisionalGuard)}
+}
