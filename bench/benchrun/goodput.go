@@ -41,6 +41,10 @@ type Goodput struct {
 	Elapsed time.Duration
 	// TimedOut says the run was cut off by its time limit.
 	TimedOut bool
+	// Allowed, when the limit changed during the run, is how many requests
+	// the changing limit allowed between the first and the last success
+	// (ccloudsim.Server.Allowed); 0 for a fixed limit.
+	Allowed float64
 }
 
 // OK is the number of successful upstream PATCHes.
@@ -63,8 +67,18 @@ func (g Goodput) OverallRate() float64 {
 	return float64(g.OK()) / g.Elapsed.Seconds()
 }
 
-// SteadyRatio is SteadyRate divided by the limit.
-func (g Goodput) SteadyRatio() float64 { return ratio(g.SteadyRate(), float64(g.Limit)) }
+// SteadyRatio is SteadyRate divided by the limit; under a changing limit,
+// the successes after the first divided by what the limit allowed between
+// the first and the last.
+func (g Goodput) SteadyRatio() float64 {
+	if g.Allowed > 0 {
+		if g.OK() < 2 {
+			return 0
+		}
+		return float64(g.OK()-1) / g.Allowed
+	}
+	return ratio(g.SteadyRate(), float64(g.Limit))
+}
 
 // OverallRatio is OverallRate divided by the limit.
 func (g Goodput) OverallRatio() float64 { return ratio(g.OverallRate(), float64(g.Limit)) }

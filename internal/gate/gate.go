@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 type Gate struct {
 	kv    jetstream.KeyValue
 	cfg   Config
-	now   func() time.Time
-	clock *serverClock
+	now    func() time.Time
+	clock  *serverClock
+	jitter func() float64
 
 	mu    sync.Mutex
 	cache map[string]cached // by KV key, fed by a watcher and our writes
@@ -43,7 +45,7 @@ type Decision struct {
 var ErrGate = errors.New("gate: unavailable")
 
 // maxTries bounds compare-and-swap rounds per call.
-const maxTries = 20
+const maxTries = 50
 
 // New opens the gate bucket (created by topology.Ensure) and measures this
 // process's clock offset to the NATS server. cfg gets its defaults for zero
@@ -60,7 +62,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, now func() tim
 	if err != nil {
 		return nil, fmt.Errorf("gate: open %s: %w", Bucket, err)
 	}
-	g := &Gate{kv: kv, cfg: cfg, now: now, clock: newServerClock(now), cache: map[string]cached{}}
+	g := &Gate{kv: kv, cfg: cfg, now: now, clock: newServerClock(now), jitter: rand.Float64, cache: map[string]cached{}}
 	if err := g.calibrate(ctx); err != nil {
 		return nil, err
 	}
@@ -175,7 +177,7 @@ func (g *Gate) Reserve(ctx context.Context, credentialID string) (Decision, erro
 		if err != nil {
 			return Decision{}, err
 		}
-		p := reserve(c.state, g.clock.serverNow(), g.cfg)
+		p := reserve(c.state, g.clock.serverNow(), g.cfg, g.jitter())
 		if !p.reserved {
 			return Decision{RetryAt: g.clock.toLocalLate(p.retryAt), Blocked: p.blocked}, nil
 		}

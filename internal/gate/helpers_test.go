@@ -37,6 +37,13 @@ func newFleet(t *testing.T) *fleet {
 // gate starts a watching gate with its own connection and clock.
 func (f *fleet) gate(cfg gate.Config, now func() time.Time) *gate.Gate {
 	f.t.Helper()
+	g, _ := f.gateConn(cfg, now)
+	return g
+}
+
+// gateConn is gate, also returning the gate's NATS connection.
+func (f *fleet) gateConn(cfg gate.Config, now func() time.Time) (*gate.Gate, *nats.Conn) {
+	f.t.Helper()
 	nc, err := nats.Connect(f.url)
 	if err != nil {
 		f.t.Fatal(err)
@@ -53,7 +60,7 @@ func (f *fleet) gate(cfg gate.Config, now func() time.Time) *gate.Gate {
 	if err := g.Watch(f.ctx); err != nil {
 		f.t.Fatal(err)
 	}
-	return g
+	return g, nc
 }
 
 // worker sends changes through a gate the way internal/worker does: reserve,

@@ -20,8 +20,9 @@ type plan struct {
 	next     State
 }
 
-// reserve plans one request at server time now.
-func reserve(s State, now time.Time, cfg Config) plan {
+// reserve plans one request at server time now; jitter in [0,1) spreads
+// callers told to come back.
+func reserve(s State, now time.Time, cfg Config, jitter float64) plan {
 	if s.Learned && s.Unlimited && !s.BlockedUntil.After(now) {
 		return plan{reserved: true, start: now} // nothing to coordinate
 	}
@@ -42,6 +43,13 @@ func reserve(s State, now time.Time, cfg Config) plan {
 	case s.Unlimited: // blocked until now
 		next.NextSlot = start
 	default:
+		if w := s.Window; w.Anchor.IsZero() && !w.End.IsZero() && w.Count >= s.budget(cfg.Margin) && now.Before(w.Start.Add(provisionalGuard)) {
+			// The window is full and its first answer, which tells when it
+			// ends, is due: plan the next window from that answer rather
+			// than from a guess. Callers come back spread out.
+			wait := probeRecheck + time.Duration(jitter*float64(2*probeRecheck))
+			return plan{retryAt: latest(now, w.Start).Add(wait)}
+		}
 		start = next.take(start, cfg)
 		next.NextSlot = start.Add(next.spacing(cfg))
 	}

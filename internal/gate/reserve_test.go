@@ -16,7 +16,7 @@ func TestReserveCountsWindows(t *testing.T) {
 	var slots []time.Duration
 	take := func(now time.Time) {
 		t.Helper()
-		p := reserve(s, now, cfg)
+		p := reserve(s, now, cfg, 0)
 		if !p.reserved || !p.write {
 			t.Fatalf("not reserved: %+v", p)
 		}
@@ -41,11 +41,17 @@ func TestReserveCountsWindows(t *testing.T) {
 			t.Fatalf("slots %v, want %v", slots, want)
 		}
 	}
-	// Without an answer the next window's end is provisional (Period + guard).
 	for range 2 {
 		take(t0)
 	}
-	take(t0)
+	// The second window is full and its first answer is due: callers come
+	// back shortly after its start instead of planning from a guess.
+	if p := reserve(s, t0, cfg, 0); p.reserved || !p.retryAt.Equal(t0.Add(1002*ms+probeRecheck)) {
+		t.Fatalf("full window awaiting its answer: %+v", p)
+	}
+	// The answer never comes (the request was lost): after the guard the
+	// next window is planned from the provisional end (Period + guard).
+	take(t0.Add(1002*ms + provisionalGuard))
 	if got := slots[len(slots)-1]; got != 1002*ms+time.Second+provisionalGuard {
 		t.Fatalf("first slot of an unanswered window's successor at %v", got)
 	}
@@ -106,7 +112,7 @@ func TestReserveDecisions(t *testing.T) {
 			if c.cfg != (Config{}) {
 				cfg = c.cfg
 			}
-			p := reserve(c.s, now, cfg)
+			p := reserve(c.s, now, cfg, 0)
 			at := p.retryAt
 			if p.reserved {
 				at = p.start
