@@ -8,8 +8,10 @@ import (
 )
 
 // learn folds one response, received at server time recv, into the state.
-// block is the Retry-After a 429 asks for (0 otherwise); changed is false
-// when nothing worth a write happened (the common case, kept cheap).
+// block is the Retry-After a 429 asks for when it extends the block (0
+// otherwise): next.BlockedUntil includes it, and write stores it relative to
+// the entry's server timestamp. changed is false when nothing worth a write
+// happened (the common case, kept cheap).
 func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait time.Duration) (next State, block time.Duration, changed bool) {
 	next = s
 	if status == http.StatusTooManyRequests {
@@ -20,9 +22,12 @@ func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait
 		case rl.HasReset:
 			block = rl.Reset
 		}
-		if until := recv.Add(block); until.After(next.BlockedUntil) {
+		// Slots reserved before the 429 were planned against a window the
+		// upstream no longer honours: they are void too (their holders
+		// check Blocked before sending), so that the first request after
+		// the block opens a new window that the fleet counts afresh.
+		if until := latest(recv.Add(block), s.NextSlot); until.After(next.BlockedUntil) {
 			next.BlockedUntil = until
-			// The first request after the block opens a new window.
 			next.Window, next.Next = Window{}, Window{}
 		} else {
 			block = 0
@@ -31,6 +36,9 @@ func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait
 	hasLimits := rl.HasLimit && rl.Limit > 0
 	switch {
 	case hasLimits:
+		if !s.Learned {
+			next.NextSlot = time.Time{} // the probe's spacing no longer applies
+		}
 		next.Learned, next.Unlimited, next.Limit = true, false, rl.Limit
 		next.Period = learnPeriod(s.Period, status, rl)
 		if status != http.StatusTooManyRequests && rl.HasRemaining {

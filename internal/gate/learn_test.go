@@ -130,3 +130,14 @@ func TestFolded(t *testing.T) {
 		t.Fatalf("a longer absolute block was shortened: %+v", s)
 	}
 }
+
+// A 429 voids the slots reserved before it: the block lasts until the
+// last of them.
+func TestA429VoidsReservedSlots(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := State{Learned: true, Limit: 40, Period: time.Second, NextSlot: now.Add(1500 * time.Millisecond)}
+	next, block, changed := learn(s, 429, ccloud.RateLimit{RetryAfter: time.Second, HasRetryAfter: true, Limit: 10, HasLimit: true}, now, time.Second)
+	if !changed || block != time.Second || !next.BlockedUntil.Equal(s.NextSlot) || next.Limit != 10 {
+		t.Fatalf("after a 429 with slots reserved: %+v block %s", next, block)
+	}
+}

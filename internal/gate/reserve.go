@@ -65,8 +65,12 @@ func reserve(s State, now time.Time, cfg Config, jitter float64) plan {
 // request's start.
 func (s *State) take(start time.Time, cfg Config) time.Time {
 	budget := s.budget(cfg.Margin)
+	// No slot in a window's tail: a request sent there and delayed would
+	// arrive in the upstream's next window, uncounted.
+	tail := time.Duration(float64(s.Period) * (1 - cfg.Spread))
 	for range 3 {
-		if s.Window.End.IsZero() || !start.Before(s.Window.End) {
+		if s.Window.End.IsZero() || !start.Before(s.Window.End.Add(-tail)) {
+			start = latest(start, s.Window.End)
 			s.open(start)
 		}
 		if s.Window.Count < budget {

@@ -94,6 +94,16 @@ func TestReserveDecisions(t *testing.T) {
 			s.Window = Window{Start: now.Add(-100 * ms), Anchor: now.Add(-99 * ms), End: now.Add(901 * ms), Count: 8}
 			return s
 		}(), cfg: Config{Margin: 0.2, Spread: 1, ProbeInterval: 250 * ms, Horizon: 2 * time.Second}, wantReserved: true, wantAt: 901 * ms},
+		{name: "no slot in a window's tail", s: func() State {
+			s := learned
+			s.Window = Window{Start: now.Add(-850 * ms), Anchor: now.Add(-849 * ms), End: now.Add(151 * ms), Count: 5}
+			return s
+		}(), cfg: Config{Spread: 0.8, ProbeInterval: 250 * ms, Horizon: 2 * time.Second}, wantReserved: true, wantAt: 151 * ms,
+			check: func(t *testing.T, p plan) {
+				if p.next.Window.Count != 1 || !p.next.Window.Start.Equal(now.Add(151*ms)) {
+					t.Fatalf("window %+v", p.next.Window)
+				}
+			}},
 		{name: "a window the upstream already opened counts its request", s: func() State {
 			s := learned
 			s.Window = Window{Start: now.Add(-900 * ms), Anchor: now.Add(-899 * ms), End: now.Add(101 * ms), Count: 10}

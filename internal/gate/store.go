@@ -55,7 +55,9 @@ func (g *Gate) read(ctx context.Context, key string) (cached, error) {
 func (g *Gate) write(ctx context.Context, key string, base cached, next State, block time.Duration, recv time.Time) error {
 	stored, rev := next, base.rev
 	if block > 0 {
-		stored.BlockedUntil = base.state.BlockedUntil
+		// The absolute part of a fresh block is what learn added besides
+		// the Retry-After: the slots reserved before it.
+		stored.BlockedUntil = latest(base.state.BlockedUntil, base.state.NextSlot)
 		stored.BlockFor = block - g.now().Sub(recv)
 	}
 	data, err := json.Marshal(stored)
