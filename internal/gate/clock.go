@@ -30,11 +30,12 @@ const maxSamples = 64
 type offsetSample struct {
 	lo, hi time.Duration // S-t1, S-t0
 	at     time.Time     // local t1, wall clock only
-	mono   time.Time     // time.Now() when the sample was taken, for its monotonic reading
+	mono   time.Time     // time.Now() at t1, for its monotonic reading
 }
 
-// sendWindow is a write in flight: its local send and acknowledgement times.
-type sendWindow struct{ t0, t1 time.Time }
+// sendWindow is a write in flight: its local send and acknowledgement
+// times, and the monotonic clock at the acknowledgement.
+type sendWindow struct{ t0, t1, mono time.Time }
 
 // serverClock estimates the local clock's offset to the NATS server's.
 type serverClock struct {
@@ -65,6 +66,7 @@ func newServerClock(now func() time.Time) *serverClock {
 // sent records a write of revision rev sent at t0 and acknowledged at t1;
 // the entry's Created, once seen, gives a sample.
 func (c *serverClock) sent(rev uint64, t0, t1 time.Time) {
+	mono := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for r, w := range c.pending {
@@ -74,11 +76,11 @@ func (c *serverClock) sent(rev uint64, t0, t1 time.Time) {
 	}
 	for _, e := range c.recent {
 		if e.rev == rev {
-			c.addLocked(t0, t1, e.created)
+			c.addLocked(t0, t1, e.created, mono)
 			return
 		}
 	}
-	c.pending[rev] = sendWindow{t0, t1}
+	c.pending[rev] = sendWindow{t0, t1, mono}
 }
 
 // seen reports an entry of revision rev stamped created by the server; a
@@ -93,19 +95,21 @@ func (c *serverClock) seen(rev uint64, created time.Time) {
 		return
 	}
 	delete(c.pending, rev)
-	c.addLocked(w.t0, w.t1, created)
+	c.addLocked(w.t0, w.t1, created, w.mono)
 }
 
 // add adds the sample of a write sent at t0, acknowledged at t1 and
 // stamped created.
 func (c *serverClock) add(t0, t1, created time.Time) {
+	mono := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.addLocked(t0, t1, created)
+	c.addLocked(t0, t1, created, mono)
 }
 
-func (c *serverClock) addLocked(t0, t1, created time.Time) {
-	s := offsetSample{lo: created.Sub(t1), hi: created.Sub(t0), at: t1.Round(0), mono: time.Now()}
+// addLocked adds a sample; mono is time.Now() taken with t1.
+func (c *serverClock) addLocked(t0, t1, created, mono time.Time) {
+	s := offsetSample{lo: created.Sub(t1), hi: created.Sub(t0), at: t1.Round(0), mono: mono}
 	if s.lo > s.hi { // the local clock went backwards during the write
 		return
 	}

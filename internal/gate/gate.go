@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,10 @@ type Gate struct {
 	now    func() time.Time
 	clock  *serverClock
 	jitter func() float64
+	// clockKey is this gate's key for clock calibration; calibrating
+	// serialises calibrations.
+	clockKey    string
+	calibrating sync.Mutex
 
 	mu    sync.Mutex
 	cache map[string]cached // by KV key, fed by a watcher and our writes
@@ -62,7 +67,8 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config, now func() tim
 	if err != nil {
 		return nil, fmt.Errorf("gate: open %s: %w", Bucket, err)
 	}
-	g := &Gate{kv: kv, cfg: cfg, now: now, clock: newServerClock(now), jitter: rand.Float64, cache: map[string]cached{}}
+	g := &Gate{kv: kv, cfg: cfg, now: now, clock: newServerClock(now), jitter: rand.Float64, cache: map[string]cached{},
+		clockKey: fmt.Sprintf("%s%016x", clockPrefix, rand.Uint64())}
 	if err := g.calibrate(ctx); err != nil {
 		return nil, err
 	}
@@ -92,7 +98,7 @@ func (g *Gate) Watch(ctx context.Context) error {
 					continue
 				}
 				g.clock.seen(e.Revision(), e.Created())
-				if e.Key() != clockKey {
+				if !strings.HasPrefix(e.Key(), clockPrefix) {
 					g.remember(e.Key(), decode(e))
 				}
 			}
@@ -214,7 +220,8 @@ func (g *Gate) Observe(ctx context.Context, credentialID string, status int, rl 
 		if err != nil {
 			return err
 		}
-		next, block, changed := learn(c.state, status, rl, recv, defaultWait)
+		grace := time.Duration(float64(c.state.Period) * (1 - g.cfg.Spread))
+		next, block, changed := learn(c.state, status, rl, recv, defaultWait, grace)
 		if !changed {
 			return nil
 		}

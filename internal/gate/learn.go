@@ -12,7 +12,7 @@ import (
 // otherwise): next.BlockedUntil includes it, and write stores it relative to
 // the entry's server timestamp. changed is false when nothing worth a write
 // happened (the common case, kept cheap).
-func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait time.Duration) (next State, block time.Duration, changed bool) {
+func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait, grace time.Duration) (next State, block time.Duration, changed bool) {
 	next = s
 	if status == http.StatusTooManyRequests {
 		block = defaultWait
@@ -42,7 +42,7 @@ func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait
 		next.Learned, next.Unlimited, next.Limit = true, false, rl.Limit
 		next.Period = learnPeriod(s.Period, status, rl)
 		if status != http.StatusTooManyRequests && rl.HasRemaining {
-			next.count(rl, recv)
+			next.count(rl, recv, grace)
 		}
 	case status < 300 && !rl.HasLimit && !rl.HasRemaining:
 		next.Learned, next.Unlimited = true, true
@@ -67,8 +67,10 @@ func learnPeriod(period time.Duration, status int, rl ccloud.RateLimit) time.Dur
 	}
 }
 
-// count anchors and corrects the window from an answer's Remaining.
-func (s *State) count(rl ccloud.RateLimit, recv time.Time) {
+// count anchors and corrects the window from an answer's Remaining; grace
+// is how long after a window's first answer answers may still belong to the
+// window before.
+func (s *State) count(rl ccloud.RateLimit, recv time.Time, grace time.Duration) {
 	used := rl.Limit - rl.Remaining
 	w := &s.Window
 	if rl.Remaining == rl.Limit-1 { // the first request of an upstream window
@@ -86,9 +88,10 @@ func (s *State) count(rl ccloud.RateLimit, recv time.Time) {
 		}
 		return
 	}
-	if !w.Anchor.IsZero() && !recv.Before(w.Anchor) && recv.Before(w.End) && used > w.Count {
+	if !w.Anchor.IsZero() && !recv.Before(w.Anchor.Add(grace)) && recv.Before(w.End) && used > w.Count {
 		// Someone else spends this scope's quota too: count what the
-		// upstream counted.
+		// upstream counted. (Not in the window's first moments, when a
+		// slow answer from the window before may still arrive.)
 		w.Count = used
 	}
 }

@@ -105,7 +105,7 @@ func TestLearn(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, block, changed := learn(c.prev, c.status, c.rl, now, time.Second)
+			got, block, changed := learn(c.prev, c.status, c.rl, now, time.Second, 0)
 			if changed != c.wantChanged {
 				t.Fatalf("changed %v, want %v (%+v)", changed, c.wantChanged, got)
 			}
@@ -136,8 +136,23 @@ func TestFolded(t *testing.T) {
 func TestA429VoidsReservedSlots(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	s := State{Learned: true, Limit: 40, Period: time.Second, NextSlot: now.Add(1500 * time.Millisecond)}
-	next, block, changed := learn(s, 429, ccloud.RateLimit{RetryAfter: time.Second, HasRetryAfter: true, Limit: 10, HasLimit: true}, now, time.Second)
+	next, block, changed := learn(s, 429, ccloud.RateLimit{RetryAfter: time.Second, HasRetryAfter: true, Limit: 10, HasLimit: true}, now, time.Second, 0)
 	if !changed || block != time.Second || !next.BlockedUntil.Equal(s.NextSlot) || next.Limit != 10 {
 		t.Fatalf("after a 429 with slots reserved: %+v block %s", next, block)
+	}
+}
+
+// A slow answer from the window before, arriving just after the new
+// window's first answer, does not close the new window.
+func TestLateAnswerOfThePreviousWindow(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := State{Learned: true, Limit: 20, Period: time.Second,
+		Window: Window{Start: now.Add(-50 * time.Millisecond), Anchor: now.Add(-40 * time.Millisecond), End: now.Add(960 * time.Millisecond), Count: 3}}
+	grace := 200 * time.Millisecond
+	if got, _, _ := learn(s, 200, limits(20, 1, time.Second), now, time.Second, grace); got.Window.Count != 3 {
+		t.Fatalf("count %d after a late answer of the previous window, want 3", got.Window.Count)
+	}
+	if got, _, _ := learn(s, 200, limits(20, 1, time.Second), now.Add(grace), time.Second, grace); got.Window.Count != 19 {
+		t.Fatalf("count %d after the grace, want the upstream's 19", got.Window.Count)
 	}
 }

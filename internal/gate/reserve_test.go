@@ -29,7 +29,7 @@ func TestReserveCountsWindows(t *testing.T) {
 	// The first answer arrives 2 ms after the first slot: the window ends
 	// at 1.002 s at the latest.
 	var changed bool
-	s, _, changed = learn(s, 200, limits(4, 3, time.Second), t0.Add(2*ms), time.Second)
+	s, _, changed = learn(s, 200, limits(4, 3, time.Second), t0.Add(2*ms), time.Second, 0)
 	if !changed {
 		t.Fatal("anchor not learned")
 	}

@@ -12,9 +12,10 @@ import (
 
 var errConflict = errors.New("gate: conflict")
 
-// clockKey is the KV key each gate writes to measure its clock's offset to
-// the server's when it has no recent write of its own.
-const clockKey = "clock"
+// clockPrefix starts the KV key each gate writes to measure its clock's
+// offset to the server's when it has no recent write of its own (one key
+// per gate, so gates never contend; the bucket's TTL removes old ones).
+const clockPrefix = "clock_"
 
 // cached is a scope's state as this gate knows it, folded (BlockFor into
 // BlockedUntil). exact is false for our own write until its entry, with the
@@ -84,23 +85,24 @@ func (g *Gate) write(ctx context.Context, key string, base cached, next State, b
 	return nil
 }
 
-// calibrate measures the clock offset with one write and read of clockKey.
+// calibrate measures the clock offset with one write and read of the
+// gate's own clock key; concurrent callers share one measurement.
 func (g *Gate) calibrate(ctx context.Context) error {
-	for range 5 {
-		t0 := g.now()
-		rev, err := g.kv.Put(ctx, clockKey, []byte("1"))
-		t1 := g.now()
-		if err != nil {
-			return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
-		}
-		e, err := g.kv.Get(ctx, clockKey)
-		if err != nil {
-			return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
-		}
-		if e.Revision() == rev { // else another gate wrote in between: again
-			g.clock.add(t0, t1, e.Created())
-			return nil
-		}
+	g.calibrating.Lock()
+	defer g.calibrating.Unlock()
+	if g.clock.fresh() {
+		return nil // measured while we waited
 	}
-	return fmt.Errorf("%w: clock calibration: too much contention on %s", ErrGate, clockKey)
+	t0 := g.now()
+	rev, err := g.kv.Put(ctx, g.clockKey, []byte("1"))
+	t1 := g.now()
+	if err != nil {
+		return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
+	}
+	e, err := g.kv.GetRevision(ctx, g.clockKey, rev)
+	if err != nil {
+		return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
+	}
+	g.clock.add(t0, t1, e.Created())
+	return nil
 }
