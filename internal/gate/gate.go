@@ -18,8 +18,8 @@ import (
 
 // Gate coordinates every worker's use of each rate-limit scope.
 type Gate struct {
-	kv    jetstream.KeyValue
-	cfg   Config
+	kv     jetstream.KeyValue
+	cfg    Config
 	now    func() time.Time
 	clock  *serverClock
 	jitter func() float64
