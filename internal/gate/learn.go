@@ -36,8 +36,11 @@ func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait
 	hasLimits := rl.HasLimit && rl.Limit > 0
 	switch {
 	case hasLimits:
-		if !s.Learned {
-			next.NextSlot = time.Time{} // the probe's spacing no longer applies
+		if !s.Learned || rl.Limit > s.Limit {
+			// The probe's spacing, or the old limit's, no longer applies:
+			// the room a raised limit gives is used at once (the window's
+			// count keeps it safe).
+			next.NextSlot = time.Time{}
 		}
 		next.Learned, next.Unlimited, next.Limit = true, false, rl.Limit
 		next.Period = learnPeriod(s.Period, status, rl)

@@ -91,7 +91,7 @@ func TestLearn(t *testing.T) {
 			}},
 		{name: "limit raised", status: 200, prev: anchored, rl: limits(40, 27, time.Second), wantChanged: true,
 			check: func(t *testing.T, s State) {
-				if s.Limit != 40 || s.Window.Count != 13 {
+				if s.Limit != 40 || s.Window.Count != 13 || !s.NextSlot.IsZero() {
 					t.Fatalf("state %+v", s)
 				}
 			}},

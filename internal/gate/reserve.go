@@ -74,8 +74,10 @@ func (s *State) take(start time.Time, cfg Config) time.Time {
 			s.open(start)
 		}
 		if s.Window.Count < budget {
+			// A slot counted in a window never starts before it: with the
+			// spacing reset (a raised limit) the window may lie ahead.
 			s.Window.Count++
-			return start
+			return latest(start, s.Window.Start)
 		}
 		start = latest(start, s.Window.End)
 	}

@@ -94,6 +94,17 @@ func TestReserveDecisions(t *testing.T) {
 			s.Window = Window{Start: now.Add(-100 * ms), Anchor: now.Add(-99 * ms), End: now.Add(901 * ms), Count: 8}
 			return s
 		}(), cfg: Config{Margin: 0.2, Spread: 1, ProbeInterval: 250 * ms, Horizon: 2 * time.Second}, wantReserved: true, wantAt: 901 * ms},
+		{name: "a raised limit fills the window ahead from its start", s: func() State {
+			s := learned
+			s.Limit = 40
+			s.Window = Window{Start: now.Add(300 * ms), End: now.Add(1400 * ms), Count: 10}
+			return s
+		}(), wantReserved: true, wantAt: 300 * ms,
+			check: func(t *testing.T, p plan) {
+				if p.next.Window.Count != 11 {
+					t.Fatalf("window %+v", p.next.Window)
+				}
+			}},
 		{name: "no slot in a window's tail", s: func() State {
 			s := learned
 			s.Window = Window{Start: now.Add(-850 * ms), Anchor: now.Add(-849 * ms), End: now.Add(151 * ms), Count: 5}
