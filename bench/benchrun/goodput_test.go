@@ -261,3 +261,18 @@ func TestSteadyRatioUnderAChangingLimit(t *testing.T) {
 		t.Fatalf("SteadyRatio = %v, want 4/8", r)
 	}
 }
+
+func TestOtherRatiosUnderAChangingLimit(t *testing.T) {
+	var at []time.Duration
+	for i := range 41 {
+		at = append(at, time.Duration(i)*100*time.Millisecond) // 10/s for 4 s
+	}
+	g := Goodput{Limit: 40, Successes: at, Elapsed: 4 * time.Second, Allowed: 40,
+		AllowedBetween: func(from, to time.Duration) float64 { return 10 * (to - from).Seconds() }}
+	if r := g.MiddleRatio(); math.Abs(r-1) > 0.01 {
+		t.Fatalf("MiddleRatio = %v, want 1 (10/s where 10/s was allowed)", r)
+	}
+	if r := g.OverallRatio(); math.Abs(r-41.0/40) > 0.01 {
+		t.Fatalf("OverallRatio = %v", r)
+	}
+}

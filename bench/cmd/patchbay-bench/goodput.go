@@ -266,6 +266,8 @@ func (r *run) goodputPatchbay(ctx context.Context, spec simSpec, resources []str
 	out.Successes = benchrun.SuccessTimes(sim.Requests(), out.Start)
 	if n := len(out.Successes); spec.changing() && n > 1 {
 		out.Allowed = sim.Allowed(out.Start.Add(out.Successes[0]), out.Start.Add(out.Successes[n-1]))
+		start := out.Start
+		out.AllowedBetween = func(from, to time.Duration) float64 { return sim.Allowed(start.Add(from), start.Add(to)) }
 	}
 	if out.Failed > 0 {
 		out.failed = failedErrors(ctx, st, ids, terms, 3)
