@@ -78,6 +78,12 @@ func (s *State) count(rl ccloud.RateLimit, recv time.Time, grace time.Duration) 
 	w := &s.Window
 	if rl.Remaining == rl.Limit-1 { // the first request of an upstream window
 		switch {
+		case !w.End.IsZero() && w.Anchor.IsZero() && recv.Before(w.Start) && recv.After(w.Start.Add(-s.Period/2)):
+			// A request of the window before arrived late and opened the
+			// upstream window ours will count in: anchor ours on it, and
+			// count it.
+			w.Anchor, w.End = recv, recv.Add(s.Period)
+			w.Count++
 		case !w.End.IsZero() && w.Anchor.IsZero() && !recv.Before(w.Start):
 			// Our window's first answer: its end is now known closely.
 			w.Anchor, w.End = recv, recv.Add(s.Period)

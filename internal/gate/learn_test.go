@@ -77,6 +77,17 @@ func TestLearn(t *testing.T) {
 					t.Fatalf("window %+v next %+v", s.Window, s.Next)
 				}
 			}},
+		{name: "a late request opened the upstream window ours will count in", status: 200,
+			prev: func() State {
+				s := learned
+				s.Window = Window{Start: now.Add(30 * ms), End: now.Add(1130 * ms), Count: 20}
+				return s
+			}(), rl: limits(20, 19, time.Second), wantChanged: true,
+			check: func(t *testing.T, s State) {
+				if s.Window != (Window{Start: now.Add(30 * ms), Anchor: now, End: now.Add(time.Second), Count: 21}) {
+					t.Fatalf("window %+v", s.Window)
+				}
+			}},
 		{name: "someone else spends the quota", status: 200, prev: anchored, rl: limits(20, 2, time.Second), wantChanged: true,
 			check: func(t *testing.T, s State) {
 				if s.Window.Count != 18 {
