@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -263,7 +265,13 @@ func (r *run) goodputPatchbay(ctx context.Context, spec simSpec, resources []str
 		out.Elapsed = time.Since(out.Start) // the run's whole time, cut off
 	}
 	out.Upstream = sim.Stats()
-	out.Successes = benchrun.SuccessTimes(sim.Requests(), out.Start)
+	reqs := sim.Requests()
+	out.Successes = benchrun.SuccessTimes(reqs, out.Start)
+	if cfg.keep {
+		if err := writeRequestLog(filepath.Join(st.dir, "simulator-requests.tsv"), reqs, out.Start); err != nil {
+			return out, err
+		}
+	}
 	if n := len(out.Successes); spec.changing() && n > 1 {
 		out.Allowed = sim.Allowed(out.Start.Add(out.Successes[0]), out.Start.Add(out.Successes[n-1]))
 		start := out.Start
@@ -342,6 +350,17 @@ func (r *run) goodputBaseline(ctx context.Context, limit int, resources []string
 	g.Upstream = sim.Stats()
 	g.Successes = benchrun.SuccessTimes(sim.Requests(), g.Start)
 	return g, nil
+}
+
+// writeRequestLog writes the simulator's request log (arrival and answer
+// times relative to start, status, path) for a run kept with -keep.
+func writeRequestLog(path string, reqs []ccloudsim.Request, start time.Time) error {
+	var b strings.Builder
+	b.WriteString("start_ms\tend_ms\tstatus\tpath\n")
+	for _, r := range reqs {
+		fmt.Fprintf(&b, "%.3f\t%.3f\t%d\t%s\n", benchrun.Ms(r.Start.Sub(start)), benchrun.Ms(r.End.Sub(start)), r.Status, r.Path)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func sum(m map[string]float64) float64 {
