@@ -7,7 +7,8 @@ import "time"
 const probeRecheck = 20 * time.Millisecond
 
 // provisionalGuard is added to Start + Period to bound the end of a window
-// whose first answer has not arrived yet (the request's network time).
+// whose first answer has not arrived yet (the request's network time); the
+// next window is planned from that bound only when the answer never comes.
 const provisionalGuard = 100 * time.Millisecond
 
 // plan is what reserve decides, in server time.
@@ -43,12 +44,18 @@ func reserve(s State, now time.Time, cfg Config, jitter float64) plan {
 	case s.Unlimited: // blocked until now
 		next.NextSlot = start
 	default:
-		if w := s.Window; w.Anchor.IsZero() && !w.End.IsZero() && w.Count >= s.budget(cfg.Margin) && now.Before(w.Start.Add(provisionalGuard)) {
-			// The window is full and its first answer, which tells when it
-			// ends, is due: plan the next window from that answer rather
-			// than from a guess. Callers come back spread out.
-			wait := probeRecheck + time.Duration(jitter*float64(2*probeRecheck))
-			return plan{retryAt: latest(now, w.Start).Add(wait)}
+		if w := s.Window; w.Anchor.IsZero() && !w.End.IsZero() && w.Count >= s.budget(cfg.Margin) {
+			if now.Before(w.Start.Add(s.Period)) {
+				// The window is full and its first answer, which tells
+				// when it ends, is due (however late a stalled machine
+				// sends it): plan the next window from that answer, not a
+				// guess. Callers come back spread out.
+				wait := probeRecheck + time.Duration(jitter*float64(2*probeRecheck))
+				return plan{retryAt: latest(now, w.Start).Add(wait)}
+			}
+			// No answer for a whole period: its requests were lost. Any
+			// that did arrive came before now.
+			next.Window.End = latest(w.End, now.Add(s.Period))
 		}
 		start = next.take(start, cfg)
 		next.NextSlot = start.Add(next.spacing(cfg))

@@ -49,10 +49,16 @@ func TestReserveCountsWindows(t *testing.T) {
 	if p := reserve(s, t0, cfg, 0); p.reserved || !p.retryAt.Equal(t0.Add(1002*ms+probeRecheck)) {
 		t.Fatalf("full window awaiting its answer: %+v", p)
 	}
-	// The answer never comes (the request was lost): after the guard the
-	// next window is planned from the provisional end (Period + guard).
-	take(t0.Add(1002*ms + provisionalGuard))
-	if got := slots[len(slots)-1]; got != 1002*ms+time.Second+provisionalGuard {
+	// A stalled machine sends the first request late: callers keep waiting
+	// for its answer.
+	if p := reserve(s, t0.Add(1002*ms+provisionalGuard+ms), cfg, 0); p.reserved {
+		t.Fatalf("planned from a guess while the answer was still due: %+v", p)
+	}
+	// The answer never comes (the request was lost): after a period the
+	// next window starts no earlier than a period after now.
+	late := t0.Add(1002*ms + time.Second)
+	take(late)
+	if got := slots[len(slots)-1]; got != 1002*ms+2*time.Second {
 		t.Fatalf("first slot of an unanswered window's successor at %v", got)
 	}
 }
