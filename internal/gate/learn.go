@@ -35,12 +35,23 @@ func learn(s State, status int, rl ccloud.RateLimit, recv time.Time, defaultWait
 	}
 	hasLimits := rl.HasLimit && rl.Limit > 0
 	switch {
+	case hasLimits && s.limited() && rl.Limit > s.Limit && recv.Before(s.Lowered.Add(max(grace, provisionalGuard))):
+		// An answer sent before the limit was lowered, overtaken by one
+		// sent after: not a raise.
 	case hasLimits:
-		if !s.Learned || rl.Limit > s.Limit {
+		switch {
+		case !s.Learned || rl.Limit > s.Limit:
 			// The probe's spacing, or the old limit's, no longer applies:
 			// the room a raised limit gives is used at once (the window's
 			// count keeps it safe).
 			next.NextSlot = time.Time{}
+		case rl.Limit < s.Limit:
+			// Slots reserved under the higher limit would overrun the
+			// window: void them (their holders check Blocked before
+			// sending) rather than wait for the 429 they would cause (a
+			// 429 voided them above).
+			next.BlockedUntil = latest(next.BlockedUntil, s.NextSlot)
+			next.Lowered = recv
 		}
 		next.Learned, next.Unlimited, next.Limit = true, false, rl.Limit
 		next.Period = learnPeriod(s.Period, status, rl)

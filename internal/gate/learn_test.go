@@ -100,6 +100,15 @@ func TestLearn(t *testing.T) {
 					t.Fatalf("state %+v", s)
 				}
 			}},
+		{name: "limit lowered voids the slots reserved under the old one", status: 200,
+			prev: func() State { s := anchored; s.NextSlot = now.Add(300 * ms); return s }(), rl: limits(10, 5, time.Second), wantChanged: true,
+			check: func(t *testing.T, s State) {
+				if s.Limit != 10 || !s.BlockedUntil.Equal(now.Add(300*ms)) || !s.Lowered.Equal(now) {
+					t.Fatalf("state %+v", s)
+				}
+			}},
+		{name: "an answer from before the limit was lowered is not a raise", status: 200,
+			prev: func() State { s := anchored; s.Limit, s.Lowered = 10, now.Add(-10*ms); return s }(), rl: limits(20, 2, time.Second), wantChanged: false},
 		{name: "limit raised", status: 200, prev: anchored, rl: limits(40, 27, time.Second), wantChanged: true,
 			check: func(t *testing.T, s State) {
 				if s.Limit != 40 || s.Window.Count != 13 || !s.NextSlot.IsZero() {

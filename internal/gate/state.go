@@ -35,6 +35,8 @@ type State struct {
 	// Limit and Period describe the upstream window as last reported.
 	Limit  int           `json:"limit,omitempty"`
 	Period time.Duration `json:"period,omitempty"`
+	// Lowered is when an answer last showed a lower limit.
+	Lowered time.Time `json:"lowered,omitzero"`
 	// Window is the upstream window the fleet currently counts against.
 	Window Window `json:"window,omitzero"`
 	// Next is an upstream window that began before Window ended (a request
@@ -85,7 +87,7 @@ func (s State) spacing(cfg Config) time.Duration {
 // equal reports whether two states store the same thing.
 func (s State) equal(o State) bool {
 	return s.BlockedUntil.Equal(o.BlockedUntil) && s.BlockFor == o.BlockFor && s.NextSlot.Equal(o.NextSlot) &&
-		s.Learned == o.Learned && s.Unlimited == o.Unlimited && s.Limit == o.Limit && s.Period == o.Period &&
+		s.Learned == o.Learned && s.Unlimited == o.Unlimited && s.Limit == o.Limit && s.Period == o.Period && s.Lowered.Equal(o.Lowered) &&
 		s.Window.equal(o.Window) && s.Next.equal(o.Next)
 }
 
