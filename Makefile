@@ -82,9 +82,11 @@ bench:
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
 
 ## bench-goodput: goodput under an upstream rate limit of 20 and 100
-## requests/s (issue 4): 2,000 changes through nats-server, api and 3 worker
-## processes, and the same through go-retryablehttp with its defaults and
-## the same concurrency. 6-8 minutes, bounded per run.
+## requests/s (issues 4 and 12): 2,000 changes through nats-server, api and 3
+## worker processes, and the same through go-retryablehttp with its defaults
+## and the same concurrency; then 1,200 changes under a limit that goes
+## 40 -> 10 (at 10 s) -> 40 (at 16 s) requests/s. 7-9 minutes, each run
+## bounded, the whole by -timeout (15 min).
 ## Extra flags: make bench-goodput GOODPUT_FLAGS="-goodput-limits 50 -keep -dir /tmp/gp".
 GOODPUT_FLAGS ?=
 bench-goodput:

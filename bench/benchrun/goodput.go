@@ -41,6 +41,13 @@ type Goodput struct {
 	Elapsed time.Duration
 	// TimedOut says the run was cut off by its time limit.
 	TimedOut bool
+	// Allowed, when the limit changed during the run, is how many requests
+	// the changing limit allowed between the first and the last success
+	// (ccloudsim.Server.Allowed); 0 for a fixed limit.
+	Allowed float64
+	// AllowedBetween, when the limit changed, is how many requests it
+	// allowed between two times relative to Start (for the other ratios).
+	AllowedBetween func(from, to time.Duration) float64 `json:"-"`
 }
 
 // OK is the number of successful upstream PATCHes.
@@ -63,14 +70,41 @@ func (g Goodput) OverallRate() float64 {
 	return float64(g.OK()) / g.Elapsed.Seconds()
 }
 
-// SteadyRatio is SteadyRate divided by the limit.
-func (g Goodput) SteadyRatio() float64 { return ratio(g.SteadyRate(), float64(g.Limit)) }
+// SteadyRatio is SteadyRate divided by the limit; under a changing limit,
+// the successes after the first divided by what the limit allowed between
+// the first and the last.
+func (g Goodput) SteadyRatio() float64 {
+	if g.Allowed > 0 {
+		if g.OK() < 2 {
+			return 0
+		}
+		return float64(g.OK()-1) / g.Allowed
+	}
+	return ratio(g.SteadyRate(), float64(g.Limit))
+}
 
-// OverallRatio is OverallRate divided by the limit.
-func (g Goodput) OverallRatio() float64 { return ratio(g.OverallRate(), float64(g.Limit)) }
+// OverallRatio is OverallRate divided by the limit (under a changing
+// limit: successes over what it allowed during the run).
+func (g Goodput) OverallRatio() float64 {
+	if g.AllowedBetween != nil {
+		return ratio(float64(g.OK()), g.AllowedBetween(0, g.Elapsed))
+	}
+	return ratio(g.OverallRate(), float64(g.Limit))
+}
 
-// MiddleRatio is MiddleRate divided by the limit.
-func (g Goodput) MiddleRatio() float64 { return ratio(g.MiddleRate(), float64(g.Limit)) }
+// MiddleRatio is MiddleRate divided by the limit (under a changing limit:
+// the successes between the 10th and 90th percentile over what it allowed
+// between them).
+func (g Goodput) MiddleRatio() float64 {
+	if g.AllowedBetween != nil {
+		lo, hi := len(g.Successes)/10, min(len(g.Successes)*9/10, len(g.Successes)-1)
+		if hi <= lo || g.Successes[hi]-g.Successes[lo] < MinSpan {
+			return 0
+		}
+		return ratio(float64(hi-lo), g.AllowedBetween(g.Successes[lo], g.Successes[hi]))
+	}
+	return ratio(g.MiddleRate(), float64(g.Limit))
+}
 
 // Share429 is the share of 429s among the upstream requests.
 func (g Goodput) Share429() float64 {

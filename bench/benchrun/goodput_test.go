@@ -241,3 +241,38 @@ func TestAlternateIntake(t *testing.T) {
 		t.Fatalf("fixed ratio %v %v", total, perRound)
 	}
 }
+
+func TestParseSchedule(t *testing.T) {
+	s, err := ParseSchedule("40,10@10s,40@16s")
+	if err != nil || s.Base != 40 || len(s.Steps) != 2 || s.Steps[0] != (ccloudsim.RateStep{At: 10 * time.Second, Limit: 10}) ||
+		s.Steps[1] != (ccloudsim.RateStep{At: 16 * time.Second, Limit: 40}) || s.String() != "40→10@10s→40@16s" {
+		t.Fatalf("ParseSchedule = %+v %v", s, err)
+	}
+	for _, bad := range []string{"", "0", "40,10", "40,10@x", "40,10@10s,40@5s", "40,0@1s"} {
+		if _, err := ParseSchedule(bad); err == nil {
+			t.Errorf("ParseSchedule(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSteadyRatioUnderAChangingLimit(t *testing.T) {
+	g := Goodput{Limit: 40, Successes: secs(0, 1, 2, 3, 4), Allowed: 8}
+	if r := g.SteadyRatio(); !near(r, 0.5) {
+		t.Fatalf("SteadyRatio = %v, want 4/8", r)
+	}
+}
+
+func TestOtherRatiosUnderAChangingLimit(t *testing.T) {
+	var at []time.Duration
+	for i := range 41 {
+		at = append(at, time.Duration(i)*100*time.Millisecond) // 10/s for 4 s
+	}
+	g := Goodput{Limit: 40, Successes: at, Elapsed: 4 * time.Second, Allowed: 40,
+		AllowedBetween: func(from, to time.Duration) float64 { return 10 * (to - from).Seconds() }}
+	if r := g.MiddleRatio(); math.Abs(r-1) > 0.01 {
+		t.Fatalf("MiddleRatio = %v, want 1 (10/s where 10/s was allowed)", r)
+	}
+	if r := g.OverallRatio(); math.Abs(r-41.0/40) > 0.01 {
+		t.Fatalf("OverallRatio = %v", r)
+	}
+}

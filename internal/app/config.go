@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/ccloud"
+	"github.com/patchbay/patchbay/internal/gate"
 	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/topology"
@@ -43,19 +44,14 @@ type APIConfig struct {
 	LookupEnv func(string) (string, bool) `json:"-"`
 }
 
-// RateLimitConfig tunes the fleet-wide rate-limit gate.
-type RateLimitConfig struct {
-	Margin        float64       `env:"RATELIMIT_MARGIN, default=0.03"`
-	ProbeInterval time.Duration `env:"RATELIMIT_PROBE_INTERVAL, default=250ms"`
-	Horizon       time.Duration `env:"RATELIMIT_HORIZON, default=10s"`
-}
-
 // WorkerConfig configures cmd/worker.
 type WorkerConfig struct {
-	NATS          topology.Settings
-	CCloud        ccloud.Settings
-	Retry         retry.Settings
-	RateLimit     RateLimitConfig
+	NATS   topology.Settings
+	CCloud ccloud.Settings
+	Retry  retry.Settings
+	// RateLimit is the fleet-wide rate-limit gate's own configuration
+	// (RATELIMIT_*).
+	RateLimit     gate.Config
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`
 	LogLevel      string        `env:"LOG_LEVEL, default=info"`

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -46,7 +45,7 @@ func (c WorkerConfig) Validate() error {
 	if err := c.Retry.Validate(); err != nil {
 		return err
 	}
-	if err := c.RateLimit.Validate(); err != nil {
+	if err := c.RateLimit.WithDefaults().Validate(); err != nil {
 		return err
 	}
 	if c.ShutdownGrace < 0 {
@@ -54,19 +53,6 @@ func (c WorkerConfig) Validate() error {
 	}
 	if _, err := NewLogger(c.LogLevel); err != nil {
 		return err
-	}
-	return nil
-}
-
-// Validate checks the gate's tuning; each error names its variable.
-func (c RateLimitConfig) Validate() error {
-	switch {
-	case math.IsNaN(c.Margin) || c.Margin < 0 || c.Margin >= 1:
-		return fmt.Errorf("RATELIMIT_MARGIN: %v not in [0, 1): it is the fraction of the learned limit left unused", c.Margin)
-	case c.ProbeInterval <= 0:
-		return fmt.Errorf("RATELIMIT_PROBE_INTERVAL: must be positive, got %s", c.ProbeInterval)
-	case c.Horizon <= 0:
-		return fmt.Errorf("RATELIMIT_HORIZON: must be positive, got %s", c.Horizon)
 	}
 	return nil
 }

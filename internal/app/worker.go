@@ -42,6 +42,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return nil, fmt.Errorf("CCLOUD_*: %w", err)
 	}
+	gateCfg := cfg.RateLimit.WithDefaults()
 	topo := cfg.NATS.Topology()
 	m, err := metrics.NewWorker(reg)
 	if err != nil {
@@ -64,7 +65,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return fail(err)
 	}
-	fleetGate, err := gate.New(ctx, js, gate.Config{Margin: cfg.RateLimit.Margin, ProbeInterval: cfg.RateLimit.ProbeInterval, Horizon: cfg.RateLimit.Horizon}, time.Now)
+	fleetGate, err := gate.New(ctx, js, gateCfg, time.Now)
 	if err != nil {
 		return fail(err)
 	}

@@ -34,6 +34,14 @@ type Options struct {
 	RateLimit int
 	// RatePeriod is the fixed rate-limit window (default 1s).
 	RatePeriod time.Duration
+	// RateSchedule changes the limit over time, from the first
+	// authenticated request on (RateLimit before its first step); windows
+	// and Retry-After deadlines carry on across a change, as an upstream
+	// whose limit "may change dynamically" would. Needs RateLimit > 0.
+	RateSchedule []RateStep
+	// RateLimitShared makes every credential count against one window, like
+	// an organisation-wide limit; false limits each credential on its own.
+	RateLimitShared bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// BaseURL is used for metadata.self, related links and 409 Location
@@ -54,6 +62,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RatePeriod < 0 {
 		return o, fmt.Errorf("%w: RatePeriod %s is negative", ErrInvalidOptions, o.RatePeriod)
+	}
+	if err := validateSchedule(o.RateSchedule); err != nil {
+		return o, err
+	}
+	if len(o.RateSchedule) > 0 && o.RateLimit == 0 {
+		return o, fmt.Errorf("%w: RateSchedule needs RateLimit > 0", ErrInvalidOptions)
 	}
 	if o.LogLimit < 0 {
 		return o, fmt.Errorf("%w: LogLimit %d is negative", ErrInvalidOptions, o.LogLimit)

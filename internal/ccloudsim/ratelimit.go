@@ -52,6 +52,10 @@ func (s *Server) rateCheck(key string) (rateHeaders, bool) {
 		return rateHeaders{}, false
 	}
 	now := s.opts.Now()
+	limit := s.limitLocked(now)
+	if s.opts.RateLimitShared {
+		key = "shared"
+	}
 	w := s.windows[key]
 	if w == nil {
 		w = &window{start: now}
@@ -60,7 +64,7 @@ func (s *Server) rateCheck(key string) (rateHeaders, bool) {
 	if !now.Before(w.start.Add(s.period)) {
 		w.start, w.count = now, 0
 	}
-	h := rateHeaders{set: true, limit: s.limit}
+	h := rateHeaders{set: true, limit: limit}
 	if now.Before(w.retryUntil) {
 		s.stats.Violations++
 		h.retryAfter = ceilSeconds(w.retryUntil.Sub(now))
@@ -69,13 +73,13 @@ func (s *Server) rateCheck(key string) (rateHeaders, bool) {
 		return h, true
 	}
 	h.reset = ceilSeconds(w.start.Add(s.period).Sub(now))
-	if w.count >= s.limit {
+	if w.count >= limit {
 		h.retryAfter = h.reset
 		w.retryUntil = now.Add(time.Duration(h.retryAfter) * time.Second)
 		return h, true
 	}
 	w.count++
-	h.remaining = s.limit - w.count
+	h.remaining = limit - w.count
 	return h, false
 }
 
@@ -88,7 +92,8 @@ func later(a, b time.Time) time.Time {
 }
 
 // SetRateLimit changes the limit (0 = unlimited) and window (0 = 1s); it
-// starts fresh windows and forgets outstanding Retry-After deadlines.
+// starts fresh windows and forgets outstanding Retry-After deadlines (and
+// restarts a RateSchedule with the new limit as its base).
 func (s *Server) SetRateLimit(n int, period time.Duration) {
 	if period <= 0 {
 		period = DefaultRatePeriod
@@ -97,6 +102,7 @@ func (s *Server) SetRateLimit(n int, period time.Duration) {
 	defer s.mu.Unlock()
 	s.limit, s.period = max(n, 0), period
 	s.windows = make(map[string]*window)
+	s.scheduleStart = time.Time{}
 }
 
 // tooManyRequests is the 429 response; the rate headers are added by the caller.

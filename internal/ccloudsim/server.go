@@ -20,19 +20,21 @@ import (
 type Server struct {
 	opts Options // immutable after New, except through the setters below
 
-	mu           sync.Mutex
-	creds        map[string]string
-	tokens       map[string]struct{}
-	limit        int
-	period       time.Duration
-	windows      map[string]*window
-	faults       Faults
-	rng          *rand.Rand
-	fixed        map[string]int
-	peerings     map[string]Peering
-	integrations map[string]Integration
-	log          []*Request
-	stats        Stats
+	mu      sync.Mutex
+	creds   map[string]string
+	tokens  map[string]struct{}
+	limit   int
+	period  time.Duration
+	windows map[string]*window
+	// scheduleStart is the first rate-limited request's time (RateSchedule).
+	scheduleStart time.Time
+	faults        Faults
+	rng           *rand.Rand
+	fixed         map[string]int
+	peerings      map[string]Peering
+	integrations  map[string]Integration
+	log           []*Request
+	stats         Stats
 }
 
 // New returns a simulator with no resources; seed them with SeedPeering,

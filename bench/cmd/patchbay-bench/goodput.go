@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,11 +22,48 @@ import (
 // one change in flight per lane fleet-wide.
 const partitions = 32
 
-// Targets of issue 4.
+// Targets of issue 12: a fixed limit, and a changing one (goodput against
+// what the changing limit allowed).
 const (
-	targetGoodput  = 0.95
-	target429Share = 0.01
+	targetGoodput          = 0.98
+	target429Share         = 0.005
+	targetChangingGoodput  = 0.95
+	targetChanging429Share = 0.01
 )
+
+// simSpec is the upstream of one goodput run: a fixed limit, or a schedule.
+type simSpec struct {
+	limit    int
+	schedule benchrun.Schedule // Steps empty for a fixed limit
+	changes  int
+}
+
+func (s simSpec) changing() bool { return len(s.schedule.Steps) > 0 }
+
+// label names the limit in the report: "20/s" or "40→10@10s→40@16s /s".
+func (s simSpec) label() string {
+	if s.changing() {
+		return s.schedule.String() + " /s"
+	}
+	return fmt.Sprintf("%d/s", s.limit)
+}
+
+// targets are the goodput and 429-share targets of the spec.
+func (s simSpec) targets() (goodput, share float64) {
+	if s.changing() {
+		return targetChangingGoodput, targetChanging429Share
+	}
+	return targetGoodput, target429Share
+}
+
+// minLimit is the lowest limit of the spec, which bounds its duration.
+func (s simSpec) minLimit() int {
+	m := s.limit
+	for _, st := range s.schedule.Steps {
+		m = min(m, st.Limit)
+	}
+	return m
+}
 
 // parseCounts parses a comma-separated list of positive integers ("20,100").
 func parseCounts(s string) ([]int, error) {
@@ -61,6 +100,7 @@ type patchbayGoodput struct {
 	retries  map[string]float64 // patchbay_retries_total by reason, all workers
 	gateWait struct{ count, sum float64 }
 	failed   []string // errors of failed changes, for the report
+	spec     simSpec
 }
 
 // goodput runs the goodput scenario: for each limit, Patchbay then the
@@ -72,7 +112,7 @@ func (r *run) goodput(ctx context.Context) error {
 	for _, limit := range cfg.goodputLimits {
 		r.logf("goodput at %d requests/s: Patchbay, %d changes over %d peerings, %d workers (at most %s)",
 			limit, cfg.goodputChanges, len(resources), cfg.goodputWorkers, runLimit(cfg.goodputChanges, limit))
-		pb, err := r.goodputPatchbay(ctx, limit, resources)
+		pb, err := r.goodputPatchbay(ctx, simSpec{limit: limit, changes: cfg.goodputChanges}, resources)
 		if err != nil {
 			return fmt.Errorf("goodput at %d/s through Patchbay: %w", limit, err)
 		}
@@ -90,6 +130,17 @@ func (r *run) goodput(ctx context.Context) error {
 		rep.baseline = append(rep.baseline, bl)
 		r.logf("  %s", summary(bl))
 	}
+	if cfg.goodputChanging.Base > 0 {
+		spec := simSpec{limit: cfg.goodputChanging.Base, schedule: cfg.goodputChanging, changes: cfg.goodputChangingChanges}
+		r.logf("goodput under a changing limit %s: Patchbay, %d changes over %d peerings, %d workers (at most %s)",
+			spec.label(), spec.changes, len(resources), cfg.goodputWorkers, runLimit(spec.changes, spec.minLimit()))
+		pb, err := r.goodputPatchbay(ctx, spec, resources)
+		if err != nil {
+			return fmt.Errorf("goodput under %s through Patchbay: %w", spec.label(), err)
+		}
+		rep.patchbay = append(rep.patchbay, pb)
+		r.logf("  %s", pb.summary())
+	}
 	rep.print(r.out)
 	return nil
 }
@@ -97,7 +148,7 @@ func (r *run) goodput(ctx context.Context) error {
 // serveSim starts a fresh simulator limited to limit requests per second
 // (0: unlimited) with the peerings seeded, on a free 127.0.0.1 port; its
 // request log keeps the last logLimit requests (0: all).
-func (r *run) serveSim(limit, logLimit int, resources []string) (*ccloudsim.Server, string, *http.Server, error) {
+func (r *run) serveSim(limit, logLimit int, resources []string, steps ...ccloudsim.RateStep) (*ccloudsim.Server, string, *http.Server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, "", nil, err
@@ -105,7 +156,7 @@ func (r *run) serveSim(limit, logLimit int, resources []string) (*ccloudsim.Serv
 	url := "http://" + addr
 	sim, err := ccloudsim.New(ccloudsim.Options{
 		Credentials: map[string]string{simKey: simSecret}, BaseURL: url,
-		RateLimit: limit, RatePeriod: time.Second, LogLimit: logLimit,
+		RateLimit: limit, RatePeriod: time.Second, LogLimit: logLimit, RateSchedule: steps,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -124,15 +175,20 @@ func (r *run) serveSim(limit, logLimit int, resources []string) (*ccloudsim.Serv
 // goodputPatchbay runs one limit through a fresh Patchbay: nats-server, api
 // and workers, all changes submitted at once (the intake is not the
 // bottleneck: ~0.5 s for 2,000), then every terminal event awaited.
-func (r *run) goodputPatchbay(ctx context.Context, limit int, resources []string) (patchbayGoodput, error) {
+func (r *run) goodputPatchbay(ctx context.Context, spec simSpec, resources []string) (patchbayGoodput, error) {
 	cfg := r.cfg
-	out := patchbayGoodput{Goodput: benchrun.Goodput{Limit: limit, Changes: cfg.goodputChanges}}
-	sim, simURL, srv, err := r.serveSim(limit, 0, resources)
+	limit := spec.limit
+	out := patchbayGoodput{Goodput: benchrun.Goodput{Limit: limit, Changes: spec.changes}, spec: spec}
+	sim, simURL, srv, err := r.serveSim(limit, 0, resources, spec.schedule.Steps...)
 	if err != nil {
 		return out, err
 	}
 	defer srv.Close()
-	st, err := newStack(fmt.Sprintf("goodput-L%d", limit), r.dir, cfg, r.cancel)
+	name := fmt.Sprintf("goodput-L%d", limit)
+	if spec.changing() {
+		name = fmt.Sprintf("goodput-changing-L%d", limit)
+	}
+	st, err := newStack(name, r.dir, cfg, r.cancel)
 	if err != nil {
 		return out, err
 	}
@@ -165,9 +221,9 @@ func (r *run) goodputPatchbay(ctx context.Context, limit int, resources []string
 		}
 		sim.ResetLog()
 	}
-	rctx, cancel := context.WithTimeout(ctx, runLimit(cfg.goodputChanges, limit))
+	rctx, cancel := context.WithTimeout(ctx, runLimit(spec.changes, spec.minLimit()))
 	defer cancel()
-	ids := make([]string, cfg.goodputChanges)
+	ids := make([]string, spec.changes)
 	out.Start = time.Now()
 	sub := benchrun.ClosedLoop(rctx, cfg.clients, len(ids), func(ctx context.Context, i int) error {
 		id, err := fast.PatchPeering(ctx, resources[i%len(resources)], benchrun.PeeringBody(i))
@@ -209,7 +265,18 @@ func (r *run) goodputPatchbay(ctx context.Context, limit int, resources []string
 		out.Elapsed = time.Since(out.Start) // the run's whole time, cut off
 	}
 	out.Upstream = sim.Stats()
-	out.Successes = benchrun.SuccessTimes(sim.Requests(), out.Start)
+	reqs := sim.Requests()
+	out.Successes = benchrun.SuccessTimes(reqs, out.Start)
+	if cfg.keep {
+		if err := writeRequestLog(filepath.Join(st.dir, "simulator-requests.tsv"), reqs, out.Start); err != nil {
+			return out, err
+		}
+	}
+	if n := len(out.Successes); spec.changing() && n > 1 {
+		out.Allowed = sim.Allowed(out.Start.Add(out.Successes[0]), out.Start.Add(out.Successes[n-1]))
+		start := out.Start
+		out.AllowedBetween = func(from, to time.Duration) float64 { return sim.Allowed(start.Add(from), start.Add(to)) }
+	}
 	if out.Failed > 0 {
 		out.failed = failedErrors(ctx, st, ids, terms, 3)
 	}
@@ -283,6 +350,17 @@ func (r *run) goodputBaseline(ctx context.Context, limit int, resources []string
 	g.Upstream = sim.Stats()
 	g.Successes = benchrun.SuccessTimes(sim.Requests(), g.Start)
 	return g, nil
+}
+
+// writeRequestLog writes the simulator's request log (arrival and answer
+// times relative to start, status, path) for a run kept with -keep.
+func writeRequestLog(path string, reqs []ccloudsim.Request, start time.Time) error {
+	var b strings.Builder
+	b.WriteString("start_ms\tend_ms\tstatus\tpath\n")
+	for _, r := range reqs {
+		fmt.Fprintf(&b, "%.3f\t%.3f\t%d\t%s\n", benchrun.Ms(r.Start.Sub(start)), benchrun.Ms(r.End.Sub(start)), r.Status, r.Path)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func sum(m map[string]float64) float64 {
@@ -361,9 +439,11 @@ func formatCounts(m map[string]float64) string {
 	return strings.Join(parts, ", ")
 }
 
-// met reports whether a Patchbay run met every target of issue 4.
-func met(g benchrun.Goodput) (goodput, share, violations, all bool) {
-	return g.SteadyRatio() >= targetGoodput, g.Share429() <= target429Share, g.Upstream.Violations == 0,
+// met reports whether a Patchbay run met every target of its spec.
+func met(pb patchbayGoodput) (goodput, share, violations, all bool) {
+	g := pb.Goodput
+	tg, ts := pb.spec.targets()
+	return g.SteadyRatio() >= tg, g.Share429() <= ts, g.Upstream.Violations == 0,
 		g.Succeeded == g.Changes && g.OK() == g.Changes
 }
 
@@ -375,7 +455,7 @@ type goodputReport struct {
 
 func (rep goodputReport) print(out io.Writer) {
 	cfg := rep.cfg
-	fmt.Fprintf(out, "\nGoodput under an upstream rate limit (issue 4), %s\n", cpus())
+	fmt.Fprintf(out, "\nGoodput under an upstream rate limit (issues 4 and 12), %s\n", cpus())
 	fmt.Fprintf(out, "%d changes (Update a Peering) over %d peerings; each run against a fresh simulator in the driver process limited to L requests/s\n",
 		cfg.goodputChanges, cfg.goodputResources)
 	fmt.Fprintf(out, "per credential (fixed 1 s window; a request during a Retry-After is a violation, refused, and extends the wait).\n")
@@ -383,7 +463,12 @@ func (rep goodputReport) print(out io.Writer) {
 	if cfg.goodputWarm {
 		gate = "a warm gate (one change applied before, counters reset)"
 	}
-	fmt.Fprintf(out, "Patchbay: nats-server, api and %d worker processes on 127.0.0.1, defaults (%d lanes, RATELIMIT_MARGIN 0.03), %s;\nall changes submitted at once.\n",
+	if cfg.goodputChanging.Base > 0 {
+		fmt.Fprintf(out, "Changing limit: %d changes against a simulator whose limit follows %s requests/s (times from its first request; windows carry on);\n",
+			cfg.goodputChangingChanges, cfg.goodputChanging)
+		fmt.Fprintf(out, "its goodput is the successes after the first divided by the requests the changing limit allowed between the first and the last success.\n")
+	}
+	fmt.Fprintf(out, "Patchbay: nats-server, api and %d worker processes on 127.0.0.1, defaults (%d lanes, RATELIMIT_* defaults), %s;\nall changes submitted at once.\n",
 		cfg.goodputWorkers, partitions, gate)
 	if cfg.baseline {
 		fmt.Fprintf(out, "Baseline: go-retryablehttp NewClient() defaults (RetryMax 4 = 5 attempts, waits Retry-After exactly, no cap, no jitter),\n")
@@ -393,30 +478,30 @@ func (rep goodputReport) print(out io.Writer) {
 	fmt.Fprintf(out, "between the 10th and 90th percentile of successes (the pace once learned), and overall (first submit to last outcome, wall clock).\n\n")
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "L\tclient\tgoodput/L first-last\t10th-90th\toverall\tupstream requests\t429s\tviolations\tsucceeded\tfailed / gave up\tunfinished\tsuccesses/s min/median/max\t\n")
-	row := func(name string, g benchrun.Goodput) {
+	row := func(label, name string, g benchrun.Goodput) {
 		lo, med, hi := benchrun.PerSecond(g.Successes)
-		fmt.Fprintf(w, "%d/s\t%s\t%s\t%s\t%.3f (%d in %.1f s)\t%d\t%d (%.2f%%)\t%d\t%d\t%d\t%d\t%d/%d/%d\t\n",
-			g.Limit, name, ratioOrNA(g.SteadyRatio()), ratioOrNA(g.MiddleRatio()), g.OverallRatio(), g.OK(), g.Elapsed.Seconds(),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%.3f (%d in %.1f s)\t%d\t%d (%.2f%%)\t%d\t%d\t%d\t%d\t%d/%d/%d\t\n",
+			label, name, ratioOrNA(g.SteadyRatio()), ratioOrNA(g.MiddleRatio()), g.OverallRatio(), g.OK(), g.Elapsed.Seconds(),
 			g.Upstream.Total, g.Upstream.ByStatus[http.StatusTooManyRequests], 100*g.Share429(), g.Upstream.Violations,
 			g.Succeeded, g.Failed, g.Unfinished, lo, med, hi)
 	}
 	for i, pb := range rep.patchbay {
-		row(fmt.Sprintf("Patchbay, %d workers", cfg.goodputWorkers), pb.Goodput)
+		row(pb.spec.label(), fmt.Sprintf("Patchbay, %d workers", cfg.goodputWorkers), pb.Goodput)
 		if i < len(rep.baseline) {
-			row(fmt.Sprintf("go-retryablehttp, %d goroutines", cfg.baselineConcurrency), rep.baseline[i])
+			row(pb.spec.label(), fmt.Sprintf("go-retryablehttp, %d goroutines", cfg.baselineConcurrency), rep.baseline[i])
 		}
 	}
 	_ = w.Flush()
-	fmt.Fprintf(out, "\nPatchbay against the targets (goodput >= %.2f L from the first to the last success, 429s <= %.0f%%, zero violations, every change succeeded and applied once):\n",
-		targetGoodput, 100*target429Share)
+	fmt.Fprintf(out, "\nPatchbay against the targets (fixed limit: goodput >= %.2f L from the first to the last success, 429s <= %.1f%%; changing limit: >= %.2f of the allowed requests, 429s <= %.0f%%;\nzero violations, every change succeeded and applied once):\n",
+		targetGoodput, 100*target429Share, targetChangingGoodput, 100*targetChanging429Share)
 	for _, pb := range rep.patchbay {
-		g, s, v, a := met(pb.Goodput)
+		g, s, v, a := met(pb)
 		mean := 0.0
 		if pb.gateWait.count > 0 {
 			mean = 1000 * pb.gateWait.sum / pb.gateWait.count
 		}
-		fmt.Fprintf(out, "  L=%d/s: goodput %.3f %s, 429s %.2f%% %s, violations %d %s, %d succeeded / %d upstream 200s for %d changes %s%s\n",
-			pb.Limit, pb.SteadyRatio(), verdict(g), 100*pb.Share429(), verdict(s), pb.Upstream.Violations, verdict(v),
+		fmt.Fprintf(out, "  L=%s: goodput %.3f %s, 429s %.2f%% %s, violations %d %s, %d succeeded / %d upstream 200s for %d changes %s%s\n",
+			pb.spec.label(), pb.SteadyRatio(), verdict(g), 100*pb.Share429(), verdict(s), pb.Upstream.Violations, verdict(v),
 			pb.Succeeded, pb.OK(), pb.Changes, verdict(a), timedOut(pb.TimedOut))
 		fmt.Fprintf(out, "    workers: retries by reason: %s; in-line gate waits %.0f (mean %.1f ms); successes in the first seconds: %s\n",
 			formatCounts(pb.retries), pb.gateWait.count, mean, firstSeconds(pb.Successes, 6))

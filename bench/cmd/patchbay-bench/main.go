@@ -109,6 +109,9 @@ type config struct {
 	baselineConcurrency int
 	baseline            bool
 	goodputWarm         bool
+	// goodputChanging is the changing-limit run's schedule (Base 0: none).
+	goodputChanging        benchrun.Schedule
+	goodputChangingChanges int
 
 	clusterWorkers    []int
 	clusterRounds     int
@@ -154,6 +157,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.goodputWorkers, "goodput-workers", 3, "goodput: worker processes")
 	fs.IntVar(&c.baselineConcurrency, "baseline-concurrency", 0, "goodput: goroutines of the go-retryablehttp baseline (0: workers x PATCHBAY_PARTITIONS lanes = 3 x 32)")
 	fs.BoolVar(&c.baseline, "baseline", true, "goodput: also run the go-retryablehttp baseline")
+	changing := fs.String("goodput-changing", "40,10@10s,40@16s", "goodput: a run under a changing limit, LIMIT[,LIMIT@TIME...] from the simulator's first request (\"\" to skip)")
+	fs.IntVar(&c.goodputChangingChanges, "goodput-changing-changes", 1200, "goodput: changes of the changing-limit run")
 	fs.BoolVar(&c.goodputWarm, "goodput-warm", false, "goodput: apply one change through Patchbay before the measured ones, so the fleet-wide gate has learned the limit (as it keeps it in KV for 24 h); the simulator's counters are reset after it")
 	workers := fs.String("cluster-workers", "1,3", "cluster: worker counts of the end-to-end runs, comma separated")
 	fs.IntVar(&c.clusterRounds, "cluster-intake-rounds", 3, "cluster: alternating intake rounds (single, cluster)")
@@ -196,12 +201,17 @@ func parseFlags(args []string) (config, error) {
 	if c.goodputLimits, err = parseCounts(*limits); err != nil {
 		return c, fmt.Errorf("-goodput-limits: %w", err)
 	}
+	if *changing != "" {
+		if c.goodputChanging, err = benchrun.ParseSchedule(*changing); err != nil {
+			return c, fmt.Errorf("-goodput-changing: %w", err)
+		}
+	}
 	if c.clusterWorkers, err = parseCounts(*workers); err != nil {
 		return c, fmt.Errorf("-cluster-workers: %w", err)
 	}
 	switch {
-	case c.goodputChanges < 1 || c.goodputResources < 1 || c.goodputWorkers < 1 || c.baselineConcurrency < 0:
-		return c, errors.New("-goodput-changes, -goodput-resources and -goodput-workers must be >= 1, -baseline-concurrency >= 0")
+	case c.goodputChanges < 1 || c.goodputResources < 1 || c.goodputWorkers < 1 || c.baselineConcurrency < 0 || c.goodputChangingChanges < 1:
+		return c, errors.New("-goodput-changes, -goodput-changing-changes, -goodput-resources and -goodput-workers must be >= 1, -baseline-concurrency >= 0")
 	case c.clusterRounds < 1 || c.clusterPerRound < 1 || c.clusterWarmup < 0 || c.clusterE2EChanges < 1:
 		return c, errors.New("-cluster-intake-rounds, -cluster-intake-per-round and -cluster-e2e-changes must be >= 1")
 	}

@@ -47,8 +47,12 @@ func TestParseFlagsScenarios(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(c.goodputLimits, []int{20, 100}) || c.goodputChanges != 2000 || c.goodputResources != 500 ||
-		c.goodputWorkers != 3 || c.baselineConcurrency != 3*32 || !reflect.DeepEqual(c.clusterWorkers, []int{1, 3}) {
+		c.goodputWorkers != 3 || c.baselineConcurrency != 3*32 || !reflect.DeepEqual(c.clusterWorkers, []int{1, 3}) ||
+		c.goodputChanging.String() != "40→10@10s→40@16s" || c.goodputChangingChanges != 1200 {
 		t.Fatalf("defaults %+v", c)
+	}
+	if c, err := parseFlags(append(slices.Clone(bins), "-goodput-changing", "")); err != nil || c.goodputChanging.Base != 0 {
+		t.Fatalf("-goodput-changing \"\": %+v %v", c.goodputChanging, err)
 	}
 	c, err = parseFlags(append(slices.Clone(bins), "-goodput-workers", "2", "-goodput-limits", " 50 "))
 	if err != nil || c.baselineConcurrency != 64 || !reflect.DeepEqual(c.goodputLimits, []int{50}) {
@@ -60,6 +64,8 @@ func TestParseFlagsScenarios(t *testing.T) {
 		{"-goodput-limits", ""},
 		{"-cluster-workers", "1,x"},
 		{"-goodput-changes", "0"},
+		{"-goodput-changing", "40,10"},
+		{"-goodput-changing-changes", "0"},
 		{"-timeout", "-1s"},
 	} {
 		if _, err := parseFlags(append(slices.Clone(bins), bad...)); err == nil {
