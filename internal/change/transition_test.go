@@ -60,7 +60,9 @@ func TestTransitions(t *testing.T) {
 				return r.ScheduleRetry(0, o1, r.Attempts[0], later.Add(time.Second), "upstream_error", later)
 			}, nil, change.StateRetrying},
 		{"retry in the past", func() change.Record { r, _ := running(o1); return r },
-			func(r *change.Record) error { return r.ScheduleRetry(0, o1, r.Attempts[0], t0.Add(-time.Hour), "x", later) }, change.ErrIllegal, change.StateRunning},
+			func(r *change.Record) error {
+				return r.ScheduleRetry(0, o1, r.Attempts[0], t0.Add(-time.Hour), "x", later)
+			}, change.ErrIllegal, change.StateRunning},
 		{"conclude when not running", queued,
 			func(r *change.Record) error { return r.Succeed(0, o1, change.Attempt{Number: 1}, nil, later) }, change.ErrNotOwner, change.StateQueued},
 		{"succeeded never changes: retry", succeeded,
