@@ -59,7 +59,6 @@ func newBundleWith(t *testing.T, cfg intake.Config, callers *intake.Callers, now
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	topo := topology.DefaultTopology()
-	topo.Partitions = 2
 	if err := topology.Ensure(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
