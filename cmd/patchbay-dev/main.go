@@ -78,7 +78,7 @@ func realMain(ctx context.Context) error {
 	go func() { _ = simSrv.Serve(simLn) }()
 	defer simSrv.Close()
 
-	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	natsCfg := app.NATSConfig{URL: ns.ClientURL(), Replicas: 1, AckWait: 60 * time.Second}
 	apiCfg := app.APIConfig{
 		NATS: natsCfg, HTTPAddr: cfg.HTTPAddr, MetricsAddr: cfg.APIMetrics,
 		APITokens: "dev=" + cfg.Token, MaxBodyBytes: 64 << 10, LogLevel: cfg.LogLevel,

@@ -40,8 +40,9 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 	}
 	topo := cfg.NATS.Topology()
 	if err := topo.Validate(); err != nil {
-		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
+		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_ACK_WAIT/PATCHBAY_MAX_ACK_PENDING: %w", err)
 	}
+	cfg.NATS.warnRetired(logger)
 	m, err := metrics.NewIntake(reg)
 	if err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
+	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js), time.Now, queueStatsTimeout); err != nil {
 		nc.Close()
 		return nil, err
 	}

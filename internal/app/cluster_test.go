@@ -48,7 +48,7 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 	sim, srv := testkit.CCloudSim(t, ccloudsim.Options{Credentials: map[string]string{simKey: simSecret}})
 	seedPeerings(sim, resources)
 	cs := &clusterStack{t: t, cluster: cl, sim: sim}
-	natsCfg := app.NATSConfig{URL: cl.URLs(), Replicas: 3, Partitions: 8, AckWait: 3 * time.Second}
+	natsCfg := app.NATSConfig{URL: cl.URLs(), Replicas: 3, AckWait: 4 * time.Second}
 	logs := &syncBuffer{}
 	logger := (&stack{logs: logs}).logger
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -68,7 +68,7 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 		wctx, wcancel := context.WithCancel(context.Background())
 		w, err := app.NewWorker(wctx, app.WorkerConfig{
 			NATS:          natsCfg,
-			CCloud:        app.CCloudConfig{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 5 * time.Second},
+			CCloud:        app.CCloudConfig{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second},
 			Retry:         app.RetryConfig{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second},
 			ShutdownGrace: 5 * time.Second,
 		}, logger("worker"), prometheus.NewRegistry())

@@ -12,21 +12,40 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/internal/topology"
+	"github.com/patchbay/patchbay/internal/worker"
 )
 
 // NATSConfig is shared by the api and the worker; both must agree on it.
 type NATSConfig struct {
-	URL        string        `env:"NATS_URL, default=nats://127.0.0.1:4222"`
-	Replicas   int           `env:"NATS_REPLICAS, default=1"`
-	Partitions int           `env:"PATCHBAY_PARTITIONS, default=32"`
-	AckWait    time.Duration `env:"PATCHBAY_ACK_WAIT, default=30s"`
+	URL      string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
+	Replicas int    `env:"NATS_REPLICAS, default=1"`
+	// Partitions is the retired PATCHBAY_PARTITIONS: order is kept per
+	// resource, not per lane, so it is ignored (with a warning) when set.
+	Partitions int `env:"PATCHBAY_PARTITIONS"`
+	// AckWait is the lease of a delivered change between heartbeats; it
+	// must exceed CCLOUD_TIMEOUT by worker.MinLeaseMargin.
+	AckWait time.Duration `env:"PATCHBAY_ACK_WAIT, default=60s"`
+	// MaxAckPending bounds the changes delivered and not acknowledged
+	// across the fleet (0 means the default, 10000).
+	MaxAckPending int `env:"PATCHBAY_MAX_ACK_PENDING, default=10000"`
 }
 
 // Topology turns the configuration into the JetStream topology.
 func (n NATSConfig) Topology() topology.Topology {
 	t := topology.DefaultTopology()
-	t.Replicas, t.Partitions, t.AckWait = n.Replicas, n.Partitions, n.AckWait
+	t.Replicas, t.AckWait = n.Replicas, n.AckWait
+	if n.MaxAckPending != 0 {
+		t.MaxAckPending = n.MaxAckPending
+	}
 	return t
+}
+
+// warnRetired logs the settings this version ignores.
+func (n NATSConfig) warnRetired(logger *slog.Logger) {
+	if n.Partitions != 0 {
+		logger.Warn("PATCHBAY_PARTITIONS is ignored: changes are ordered per resource, not per lane; remove it",
+			"PATCHBAY_PARTITIONS", n.Partitions)
+	}
 }
 
 // APIConfig configures cmd/api.
@@ -87,6 +106,10 @@ type WorkerConfig struct {
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`
 	LogLevel      string        `env:"LOG_LEVEL, default=info"`
+	// Concurrency is how many changes one worker runs at once (0 means 64).
+	Concurrency int `env:"WORKER_CONCURRENCY, default=64"`
+	// Hooks are test-only interception points inside the worker.
+	Hooks worker.Hooks `json:"-"`
 }
 
 // NewLogger returns a JSON slog logger at the named level.

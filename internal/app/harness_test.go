@@ -87,7 +87,7 @@ func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIC
 	sim.SeedIntegration(ccloudsim.Integration{ID: "i-role", DisplayName: "role", Target: map[string]any{"kind": "RoleEmail", "role_name": "OrganizationAdmin"}})
 	st.sim, st.simURL = sim, srv.URL
 
-	st.natsCfg = app.NATSConfig{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
+	st.natsCfg = app.NATSConfig{URL: st.ns.ClientURL(), Replicas: 1, AckWait: 4 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	apiCfg := app.APIConfig{

@@ -54,8 +54,24 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	}
 	topo := cfg.NATS.Topology()
 	if err := topo.Validate(); err != nil {
-		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
+		return nil, fmt.Errorf("NATS_REPLICAS/PATCHBAY_ACK_WAIT/PATCHBAY_MAX_ACK_PENDING: %w", err)
 	}
+	callTimeout := cfg.CCloud.Timeout
+	if callTimeout == 0 {
+		callTimeout = ccloud.DefaultTimeout
+	}
+	if topo.AckWait < callTimeout+worker.MinLeaseMargin {
+		return nil, fmt.Errorf("PATCHBAY_ACK_WAIT (%s) must exceed CCLOUD_TIMEOUT (%s) by at least %s, so that no upstream call outlives a worker's lease",
+			topo.AckWait, callTimeout, worker.MinLeaseMargin)
+	}
+	concurrency := cfg.Concurrency
+	if concurrency == 0 {
+		concurrency = 64
+	}
+	if concurrency < 1 {
+		return nil, fmt.Errorf("WORKER_CONCURRENCY: %d is below 1", concurrency)
+	}
+	cfg.NATS.warnRetired(logger)
 	m, err := metrics.NewWorker(reg)
 	if err != nil {
 		return nil, err
@@ -88,11 +104,19 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err := metrics.NewGateClosed(reg, func() bool { return !fleetGate.Blocked(cred).IsZero() }); err != nil {
 		return fail(err)
 	}
-	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
+	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js), time.Now, queueStatsTimeout); err != nil {
+		return fail(err)
+	}
+	heads, err := topology.NewHeads(ctx, js)
+	if err != nil {
+		return fail(err)
+	}
+	src, err := worker.NewJetStreamSource(nc, js)
+	if err != nil {
 		return fail(err)
 	}
 	w, err := worker.New(worker.Config{
-		Partitions: topo.Partitions, AckWait: topo.AckWait, ShutdownGrace: cfg.ShutdownGrace,
+		AckWait: topo.AckWait, CallTimeout: callTimeout, Concurrency: concurrency, ShutdownGrace: cfg.ShutdownGrace,
 		Policy: retry.Policy{
 			MaxErrorAttempts:     r.MaxErrorAttempts,
 			MaxAge:               r.MaxAge,
@@ -101,7 +125,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 			Backoff:              retry.FullJitter(r.BackoffBase, r.BackoffMax, rand.Float64),
 		},
 	}, worker.Deps{
-		JS: js, Records: records, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
+		Source: src, Heads: heads, Records: records, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
+		Hooks: cfg.Hooks,
 	})
 	if err != nil {
 		return fail(err)

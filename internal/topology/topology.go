@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"strings"
+	"strings"
 
 	"time"
 
