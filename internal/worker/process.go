@@ -175,8 +175,14 @@ func (j *job) attempt(ctx context.Context, cur current, attempt change.Attempt) 
 	if h := w.deps.Hooks.BeforeCall; h != nil {
 		h(m.ID)
 	}
-	if err := j.guard(); err != nil {
-		return err
+	// Last check, right before the request goes out: a pause since the
+	// claim may have eaten the lease.
+	if need := w.cfg.CallTimeout + w.cfg.safety(); !j.l.ok(need) {
+		if err := j.guard(); err != nil {
+			return err
+		}
+		j.log.Warn("lease too short for an upstream call; handing the change back", "remaining", j.l.remaining(), "need", need)
+		return j.d.Nak(0)
 	}
 	resp, callErr := j.call(ctx)
 	if resp != nil {
