@@ -1,7 +1,5 @@
 package ccloudsim
 
-
-
 // Overlap is two requests to the same path that were in flight at once.
 type Overlap struct {
 	Path string
@@ -40,4 +38,3 @@ func (s *Server) InFlight() int {
 	}
 	return n
 }
-

@@ -76,8 +76,9 @@ type Source interface {
 }
 
 // Hooks are test-only interception points; nil fields do nothing. They run
-// on the delivery's goroutine, so a hook that blocks pauses that change
-// exactly there (a stand-in for a GC pause or a frozen process).
+// on the delivery's goroutine with its heartbeats suspended, so a hook that
+// blocks freezes that change exactly there, as a GC pause, a frozen VM or
+// SIGSTOP would.
 type Hooks struct {
 	// BeforeCall runs after the attempt was claimed on the record and the
 	// lease checked, before the upstream call starts.

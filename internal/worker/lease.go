@@ -34,6 +34,10 @@ type lease struct {
 	timer    *time.Timer
 	stopped  chan struct{}
 	stopOnce sync.Once
+
+	// frozen is held while a test hook runs: heartbeats stop as they would
+	// in a paused process.
+	frozen sync.Mutex
 }
 
 // newLease starts a lease whose first deadline is start+ackWait: start must
@@ -120,9 +124,19 @@ func (l *lease) keepAlive(interval time.Duration) {
 		case <-l.ctx.Done():
 			return
 		case <-t.C:
+			l.frozen.Lock()
 			_ = l.renew(l.ctx)
+			l.frozen.Unlock()
 		}
 	}
+}
+
+// freeze runs fn with the heartbeats suspended (test hooks: a paused
+// process sends none).
+func (l *lease) freeze(fn func()) {
+	l.frozen.Lock()
+	defer l.frozen.Unlock()
+	fn()
 }
 
 // stop ends the heartbeats and releases the lease's resources.

@@ -173,7 +173,7 @@ func (j *job) adopt(r *change.Record, now time.Time) error {
 func (j *job) attempt(ctx context.Context, cur current, attempt change.Attempt) error {
 	w, m, gen := j.w, j.m, j.m.Generation
 	if h := w.deps.Hooks.BeforeCall; h != nil {
-		h(m.ID)
+		j.l.freeze(func() { h(m.ID) })
 	}
 	// Last check, right before the request goes out: a pause since the
 	// claim may have eaten the lease.
@@ -196,7 +196,7 @@ func (j *job) attempt(ctx context.Context, cur current, attempt change.Attempt) 
 		}
 	}
 	if h := w.deps.Hooks.AfterCall; h != nil {
-		h(m.ID)
+		j.l.freeze(func() { h(m.ID) })
 	}
 	if err := j.guard(); err != nil {
 		return err
