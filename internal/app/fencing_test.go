@@ -16,9 +16,15 @@ import (
 // the display names in acceptance order.
 func (st *stack) orderedLoad(resources, rounds int) ([]string, map[string][]string) {
 	st.t.Helper()
+	return st.orderedLoadFrom(0, rounds, resources)
+}
+
+// orderedLoadFrom is orderedLoad for rounds first..first+rounds-1.
+func (st *stack) orderedLoadFrom(first, rounds, resources int) ([]string, map[string][]string) {
+	st.t.Helper()
 	var ids []string
 	want := map[string][]string{}
-	for round := 0; round < rounds; round++ {
+	for round := first; round < first+rounds; round++ {
 		for r := 0; r < resources; r++ {
 			path := "/networking/v1/peerings/p-" + itoa(r)
 			name := "r" + itoa(r) + "-" + itoa(round)
