@@ -9,6 +9,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/netstall"
 )
 
 // orderedLoad submits rounds x resources changes one at a time (so the
@@ -119,9 +120,13 @@ func TestStalledNATSLink(t *testing.T) {
 	seedPeerings(st.sim, 8)
 	st.sim.SetFaults(ccloudsim.Faults{SlowRate: 1, SlowDelay: 300 * time.Millisecond, Seed: 1})
 	hist := st.watchRecords()
-	proxy := newStallProxy(t, st.ns.ClientURL()[len("nats://"):])
+	proxy, err := netstall.New(st.ns.ClientURL()[len("nats://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
 	cfg := st.workerConfig()
-	cfg.NATS.URL = proxy.URL()
+	cfg.NATS.URL = "nats://" + proxy.Addr()
 	st.startWorker(cfg)
 	ids, want := st.orderedLoad(8, 4)
 	// Mid-run: once the upstream has calls in flight, stall the link.

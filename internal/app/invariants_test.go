@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -156,97 +154,6 @@ func (st *stack) checkOrder(t *testing.T, want map[string][]string) {
 		}
 		if i != len(names) {
 			t.Errorf("%s: applied %v, want %v", path, got[path], names)
-		}
-	}
-}
-
-// stallProxy forwards TCP connections to a backend and can stall them:
-// while paused, nothing moves in either direction (the connections stay
-// open, as with a frozen link or a stuck middlebox).
-type stallProxy struct {
-	ln      net.Listener
-	backend string
-
-	mu     sync.Mutex
-	paused bool
-	resume chan struct{}
-}
-
-func newStallProxy(t *testing.T, backend string) *stallProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &stallProxy{ln: ln, backend: backend, resume: make(chan struct{})}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", backend)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			go p.pipe(c, b)
-			go p.pipe(b, c)
-		}
-	}()
-	return p
-}
-
-func (p *stallProxy) URL() string { return "nats://" + p.ln.Addr().String() }
-
-// Pause stalls every connection in both directions.
-func (p *stallProxy) Pause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.paused {
-		p.paused = true
-		p.resume = make(chan struct{})
-	}
-}
-
-// Resume lets the held data through.
-func (p *stallProxy) Resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.paused {
-		p.paused = false
-		close(p.resume)
-	}
-}
-
-func (p *stallProxy) wait() {
-	p.mu.Lock()
-	paused, ch := p.paused, p.resume
-	p.mu.Unlock()
-	if paused {
-		<-ch
-	}
-}
-
-func (p *stallProxy) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		p.wait()
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.wait() // data read just before a pause is held too
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				return
-			}
-			return
 		}
 	}
 }
