@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
+.PHONY: run test test-short test-rules fuzz bench bench-goodput bench-cluster bench-workers vet vulncheck fmt build clean
 
 ## run: everything in one process (embedded NATS, simulator, api, worker)
 run:
@@ -75,7 +75,9 @@ bench:
 	echo "== real binaries as separate processes (bench/cmd/patchbay-bench)"; \
 	"$$dir/patchbay-bench" $(BENCH_BINS) $(BENCH_FLAGS); \
 	echo "== goodput under a rate limit (bench/cmd/patchbay-bench -scenario goodput)"; \
-	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS); \
+	echo "== worker order, fencing and throughput (bench/cmd/patchbay-bench -scenario workers)"; \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario workers $(WORKERS_FLAGS)
 
 ## bench-goodput: goodput under an upstream rate limit of 20 and 100
 ## requests/s (issue 4): 2,000 changes through nats-server, api and 3 worker
@@ -95,6 +97,17 @@ CLUSTER_FLAGS ?=
 bench-cluster:
 	@$(BENCH_BUILD); \
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario cluster $(CLUSTER_FLAGS)
+
+## bench-workers: the worker's order, fencing and throughput with real
+## processes (issue 11): healthy changes next to 4 resources failing every
+## call, 600 resources at 300 ms upstream latency with 3 workers, and a
+## worker frozen with SIGSTOP / its NATS link stalled 12 s with a 6 s lease.
+## About 3 minutes.
+## Extra flags: make bench-workers WORKERS_FLAGS="-workers-only frozen -keep -dir /tmp/wb".
+WORKERS_FLAGS ?=
+bench-workers:
+	@$(BENCH_BUILD); \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario workers $(WORKERS_FLAGS)
 
 clean:
 	rm -rf bin .patchbay-dev
