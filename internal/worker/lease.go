@@ -112,6 +112,24 @@ func (l *lease) renew(ctx context.Context) error {
 	return nil
 }
 
+// errLeaseShort reports a lease that is alive but shorter than needed.
+var errLeaseShort = errors.New("worker: lease shorter than needed")
+
+// ensure makes sure more than need is left on the lease, renewing it (a
+// confirmed heartbeat) only when that is not already the case.
+func (l *lease) ensure(ctx context.Context, need time.Duration) error {
+	if l.ok(need) {
+		return nil
+	}
+	if err := l.renew(ctx); err != nil {
+		return err
+	}
+	if !l.ok(need) {
+		return errLeaseShort
+	}
+	return nil
+}
+
 // keepAlive renews the lease every interval until stop, ignoring failures
 // (the deadline timer decides when they matter).
 func (l *lease) keepAlive(interval time.Duration) {

@@ -66,8 +66,9 @@ func (w *Worker) handle(ctx, run context.Context, d Delivery, pulledAt time.Time
 		}
 		return
 	}
-	// Prove the delivery is ours before anything else.
-	if err := l.renew(l.ctx); err != nil {
+	// The lease since the pull request is the proof the delivery is ours;
+	// renew first only if little of it is left.
+	if err := l.ensure(l.ctx, safety); err != nil {
 		log.Warn("delivery not confirmed; dropped", "error", err)
 		return
 	}
@@ -127,11 +128,9 @@ func (j *job) run(ctx context.Context) error {
 	if handedBack || err != nil {
 		return err
 	}
-	// Fence: start the call only on a freshly confirmed lease that outlasts it.
-	if err := j.l.renew(ctx); err != nil {
-		return lost(err)
-	}
-	if need := j.w.cfg.CallTimeout + j.w.cfg.safety(); !j.l.ok(need) {
+	// Fence: start the call only on a lease that outlasts it (renewed
+	// with a confirmed heartbeat if needed).
+	if need := j.w.cfg.CallTimeout + j.w.cfg.safety(); j.l.ensure(ctx, need) != nil {
 		j.log.Warn("lease too short for an upstream call; handing the change back", "remaining", j.l.remaining(), "need", need)
 		if err := j.guard(); err != nil {
 			return err
