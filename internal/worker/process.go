@@ -124,6 +124,16 @@ func (j *job) run(ctx context.Context) error {
 	case gen == cur.rec.Generation && !cur.rec.MayAct(gen, j.owner):
 		return lost(change.ErrNotOwner)
 	}
+	if wait := j.takeoverWait(cur.rec); wait > 0 {
+		// An earlier delivery's attempt may still be running: JetStream
+		// redelivered early (a nak from a stale worker, delayed on a stalled
+		// link, can do that). Wait until that attempt must have ended.
+		j.log.Info("earlier delivery's attempt may still run; handing the change back", "wait", wait)
+		if err := j.guard(); err != nil {
+			return err
+		}
+		return j.d.Nak(wait)
+	}
 	handedBack, cur, err := j.passGate(ctx, cur)
 	if handedBack || err != nil {
 		return err
@@ -152,6 +162,20 @@ func (j *job) run(ctx context.Context) error {
 	}
 	j.log = j.log.With("attempt", attempt.Number)
 	return j.attempt(ctx, cur, attempt)
+}
+
+// takeoverWait is how long to wait before taking over r from an earlier
+// delivery whose attempt is running: until the attempt's start plus the
+// call timeout and the safety margin (by this worker's clock). An owner
+// claims an attempt only with more than that left on its lease, so a
+// redelivery after its lease ran out waits nothing.
+func (j *job) takeoverWait(r change.Record) time.Duration {
+	n := len(r.Attempts)
+	if r.State != change.StateRunning || r.Owner == nil || *r.Owner == j.owner || r.Generation != j.m.Generation || n == 0 {
+		return 0
+	}
+	until := r.Attempts[n-1].StartedAt.Add(j.w.cfg.CallTimeout + j.w.cfg.safety())
+	return until.Sub(j.w.deps.Now())
 }
 
 // adopt moves r to the message's generation when the message is newer.

@@ -284,3 +284,41 @@ func TestConfigRefusesALeaseShorterThanTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoTakeoverWhileAnEarlierAttemptMayRun: a redelivery that finds a
+// running attempt of an earlier delivery started less than the call
+// timeout ago (JetStream redelivered early) hands the change back until
+// that attempt must have ended; an older running attempt is taken over.
+func TestNoTakeoverWhileAnEarlierAttemptMayRun(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		started  time.Duration // before now
+		takeover bool
+	}{
+		{"recent attempt", 0, false},
+		{"attempt past the call timeout", 5 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundle(t, 3*time.Second, time.Second)
+			m, d := b.message(idA, "p-1", 7, 0)
+			b.setHead("p-1", 7, d.data)
+			rec := change.NewRecord(m)
+			if _, err := rec.StartAttempt(0, change.Owner{Seq: 7, Delivery: 1}, time.Now().Add(-tc.started)); err != nil {
+				t.Fatal(err)
+			}
+			b.store.put(rec)
+			d.dc = 2
+			b.handle(d)
+			acks, naks, _ := d.settled()
+			if tc.takeover {
+				if b.up.count() != 1 || acks != 1 {
+					t.Fatalf("not taken over: calls %d acks %d", b.up.count(), acks)
+				}
+				return
+			}
+			if b.up.count() != 0 || naks != 1 || d.nakDelay < 900*time.Millisecond || d.nakDelay > 1300*time.Millisecond {
+				t.Fatalf("calls %d naks %d delay %s", b.up.count(), naks, d.nakDelay)
+			}
+		})
+	}
+}
