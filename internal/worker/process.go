@@ -188,9 +188,11 @@ func (j *job) adopt(r *change.Record, now time.Time) error {
 
 // waitBehind hands a change back while an earlier change of its resource
 // (head, at sequence seq) is queued: until the head's next attempt when it
-// waits for one, else shortly, with jitter.
+// waits for one, else shortly (growing with the delivery count), with jitter.
 func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
-	delay := behindDelay + time.Duration(rand.Int64N(int64(behindDelay)))
+	// Each hand-back waits a little longer (100 ms growing to 1 s), so a
+	// follower of a long-running head costs few requests.
+	delay := behindDelay*time.Duration(min(j.d.NumDelivered(), 10)) + time.Duration(rand.Int64N(int64(behindDelay)))
 	var hm change.Message
 	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
 		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil && rec.NextAttemptAt != nil {
