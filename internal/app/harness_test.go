@@ -231,7 +231,8 @@ func (st *stack) submit(path, body string, hdr map[string]string) change.Record 
 	return rec
 }
 
-// waitTerminal long-polls the api until the change is terminal.
+// waitTerminal long-polls the api until the change is terminal and its
+// terminal event marked on the record.
 func (st *stack) waitTerminal(id string, within time.Duration) change.Record {
 	st.t.Helper()
 	deadline := time.Now().Add(within)
@@ -242,7 +243,10 @@ func (st *stack) waitTerminal(id string, within time.Duration) change.Record {
 			if err := json.Unmarshal(data, &rec); err != nil {
 				st.t.Fatal(err)
 			}
-			if rec.State.Terminal() {
+			// Settled: terminal and its terminal event marked (the worker's
+			// last write), so a test's next write (an operator retry) does
+			// not race it.
+			if rec.State.Terminal() && rec.TerminalEvent != "" {
 				return rec
 			}
 		}

@@ -190,9 +190,9 @@ func (j *job) adopt(r *change.Record, now time.Time) error {
 // (head, at sequence seq) is queued: until the head's next attempt when it
 // waits for one, else shortly (growing with the delivery count), with jitter.
 func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
-	// Each hand-back waits a little longer (100 ms growing to 1 s), so a
+	// Each hand-back waits twice as long (100 ms doubling up to 2 s), so a
 	// follower of a long-running head costs few requests.
-	delay := behindDelay*time.Duration(min(j.d.NumDelivered(), 10)) + time.Duration(rand.Int64N(int64(behindDelay)))
+	delay := min(behindDelay<<min(j.d.NumDelivered()-1, 5), maxBehindDelay) + time.Duration(rand.Int64N(int64(behindDelay)))
 	var hm change.Message
 	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
 		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil && rec.NextAttemptAt != nil {
@@ -208,6 +208,10 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 	return j.d.Nak(delay)
 }
 
-// behindDelay is the base delay of a change handed back behind its
-// resource's running head.
-const behindDelay = 100 * time.Millisecond
+// behindDelay is the first delay of a change handed back behind its
+// resource's running head; it doubles with each hand-back up to
+// maxBehindDelay.
+const (
+	behindDelay    = 100 * time.Millisecond
+	maxBehindDelay = 2 * time.Second
+)
