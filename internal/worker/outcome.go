@@ -65,7 +65,7 @@ func isErrorAttempt(err error) bool {
 func errorAttempts(as []change.Attempt, gen int) int {
 	n := 0
 	for _, a := range as {
-		if a.Generation == gen && a.Error != nil && a.Status != 429 {
+		if a.Generation == gen && a.Error != nil && a.Status != 429 && a.Error.Code != notSentCode {
 			n++
 		}
 	}

@@ -134,12 +134,8 @@ func (j *job) run(ctx context.Context) error {
 		}
 		return j.d.Nak(wait)
 	}
-	handedBack, cur, err := j.passGate(ctx, cur)
-	if handedBack || err != nil {
-		return err
-	}
-	// Fence: start the call only on a lease that outlasts it (renewed
-	// with a confirmed heartbeat if needed).
+	// Fence: claim and call only on a lease that outlasts the call
+	// (renewed with a confirmed heartbeat if needed).
 	if need := j.w.cfg.CallTimeout + j.w.cfg.safety(); j.l.ensure(ctx, need) != nil {
 		j.log.Warn("lease too short for an upstream call; handing the change back", "remaining", j.l.remaining(), "need", need)
 		if err := j.guard(); err != nil {
@@ -147,21 +143,37 @@ func (j *job) run(ctx context.Context) error {
 		}
 		return j.d.Nak(100 * time.Millisecond)
 	}
-	now := j.w.deps.Now().UTC()
-	var attempt change.Attempt
-	cur, err = j.update(ctx, cur, func(r *change.Record) error {
-		if err := j.adopt(r, now); err != nil {
-			return err
-		}
-		a, err := r.StartAttempt(gen, j.owner, now)
-		attempt = a
-		return err
-	})
-	if err != nil {
+	handedBack, cur, attempt, err := j.passGate(ctx, cur)
+	if handedBack || err != nil {
 		return err
 	}
 	j.log = j.log.With("attempt", attempt.Number)
 	return j.attempt(ctx, cur, attempt)
+}
+
+// claim starts an attempt on the record for this delivery (compare-and-swap,
+// adopting the message's generation if it is newer); the attempt starts at
+// startAt, the reserved slot.
+func (j *job) claim(ctx context.Context, cur current, startAt time.Time) (current, change.Attempt, error) {
+	now := j.w.deps.Now().UTC()
+	startAt = startAt.UTC()
+	var attempt change.Attempt
+	cur, err := j.update(ctx, cur, func(r *change.Record) error {
+		if err := j.adopt(r, now); err != nil {
+			return err
+		}
+		a, err := r.StartAttempt(j.m.Generation, j.owner, now)
+		if err != nil {
+			return err
+		}
+		if startAt.After(now) {
+			a.StartedAt = startAt
+			r.Attempts[len(r.Attempts)-1].StartedAt = startAt
+		}
+		attempt = a
+		return nil
+	})
+	return cur, attempt, err
 }
 
 // takeoverWait is how long to wait before taking over r from an earlier

@@ -322,3 +322,32 @@ func TestNoTakeoverWhileAnEarlierAttemptMayRun(t *testing.T) {
 		})
 	}
 }
+
+// closingGate reserves a slot at once, but is closed (a 429 elsewhere) by
+// the time the slot comes.
+type closingGate struct{ openGate }
+
+func (closingGate) Blocked(string) time.Time { return time.Now().Add(time.Second) }
+
+// TestGateClosingAfterTheClaimRecordsANotSentAttempt: the attempt is
+// claimed when the slot is reserved; if the gate closes before the slot,
+// nothing is sent, the attempt is recorded as not sent (no error budget)
+// and the change handed back until the gate opens.
+func TestGateClosingAfterTheClaimRecordsANotSentAttempt(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	b.w.deps.Gate = closingGate{}
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	b.handle(d)
+	rec, _, _ := b.store.Get(context.Background(), idA)
+	_, naks, _ := d.settled()
+	if b.up.count() != 0 || naks != 1 || d.nakDelay < 900*time.Millisecond {
+		t.Fatalf("calls %d naks %d delay %s", b.up.count(), naks, d.nakDelay)
+	}
+	if rec.State != change.StateRetrying || len(rec.Attempts) != 1 || rec.Attempts[0].Error == nil || rec.Attempts[0].Error.Code != notSentCode {
+		t.Fatalf("record %+v", rec)
+	}
+	if n := errorAttempts(rec.Attempts, 0); n != 0 {
+		t.Fatalf("a not-sent attempt counted as %d error attempts", n)
+	}
+}
