@@ -202,14 +202,21 @@ func (j *job) adopt(r *change.Record, now time.Time) error {
 // (head, at sequence seq) is queued: until the head's next attempt when it
 // waits for one, else shortly (growing with the delivery count), with jitter.
 func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
-	// Each hand-back waits twice as long (100 ms doubling up to 2 s), so a
-	// follower of a long-running head costs few requests.
-	delay := min(behindDelay<<min(j.d.NumDelivered()-1, 5), maxBehindDelay) + time.Duration(rand.Int64N(int64(behindDelay)))
+	jitter := time.Duration(rand.Int64N(int64(behindDelay)))
+	// Each hand-back waits twice as long (100 ms doubling up to 1 s), so a
+	// follower of a long-running head costs few requests...
+	delay := min(behindDelay<<min(j.d.NumDelivered()-1, 4), maxBehindDelay) + jitter
+	// ... unless the head's record tells when it will be done or tried.
 	var hm change.Message
 	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
-		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil && rec.NextAttemptAt != nil {
-			if until := rec.NextAttemptAt.Sub(j.w.deps.Now()); until > delay {
-				delay = until + time.Duration(rand.Int64N(int64(behindDelay)))
+		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil {
+			now := j.w.deps.Now()
+			switch n := len(rec.Attempts); {
+			case rec.State == change.StateRetrying && rec.NextAttemptAt != nil && rec.NextAttemptAt.After(now):
+				delay = rec.NextAttemptAt.Sub(now) + jitter
+			case rec.State == change.StateRunning && n > 0 && rec.Attempts[n-1].StartedAt.After(now):
+				// Claimed a gate slot in the future: done shortly after it.
+				delay = rec.Attempts[n-1].StartedAt.Sub(now) + behindDelay + jitter
 			}
 		}
 	}
@@ -225,5 +232,5 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 // maxBehindDelay.
 const (
 	behindDelay    = 100 * time.Millisecond
-	maxBehindDelay = 2 * time.Second
+	maxBehindDelay = time.Second
 )
