@@ -203,9 +203,9 @@ func (j *job) adopt(r *change.Record, now time.Time) error {
 // waits for one, else shortly (growing with the delivery count), with jitter.
 func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 	jitter := time.Duration(rand.Int64N(int64(behindDelay)))
-	// Each hand-back waits twice as long (100 ms doubling up to 1 s), so a
-	// follower of a long-running head costs few requests...
-	delay := min(behindDelay<<min(j.d.NumDelivered()-1, 4), maxBehindDelay) + jitter
+	// Each hand-back waits a little longer (100 ms more each time, up to
+	// 1 s), so a follower of a long-running head costs few requests...
+	delay := min(behindDelay*time.Duration(j.d.NumDelivered()), maxBehindDelay) + jitter
 	// ... unless the head's record tells when it will be done or tried.
 	var hm change.Message
 	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
@@ -228,7 +228,7 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 }
 
 // behindDelay is the first delay of a change handed back behind its
-// resource's running head; it doubles with each hand-back up to
+// resource's running head; it grows by as much with each hand-back, up to
 // maxBehindDelay.
 const (
 	behindDelay    = 100 * time.Millisecond
