@@ -1,7 +1,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: bench-partial profile run test test-short test-rules fuzz bench bench-goodput bench-cluster vet vulncheck fmt build clean
+.PHONY: profile run test test-short test-rules fuzz bench bench-goodput bench-cluster bench-workers vet vulncheck fmt build clean
 
 ## run: everything in one process (embedded NATS, simulators, api, worker, notifier)
 run:
@@ -79,7 +79,9 @@ bench:
 	echo "== real binaries as separate processes (bench/cmd/patchbay-bench)"; \
 	"$$dir/patchbay-bench" $(BENCH_BINS) $(BENCH_FLAGS); \
 	echo "== goodput under a rate limit (bench/cmd/patchbay-bench -scenario goodput)"; \
-	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS); \
+	echo "== worker order, fencing and throughput (bench/cmd/patchbay-bench -scenario workers)"; \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario workers $(WORKERS_FLAGS)
 
 ## bench-goodput: goodput under an upstream rate limit of 20 and 100
 ## requests/s (issues 4 and 12): 2,000 changes through nats-server, api and 3
@@ -93,18 +95,6 @@ bench-goodput:
 	@$(BENCH_BUILD); \
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario goodput $(GOODPUT_FLAGS)
 
-## bench-partial: issue 11's partial failures with real processes: healthy
-## changes next to resources failing every call (isolation), 600 resources
-## behind a 300 ms upstream (fanout), and a worker frozen with SIGSTOP or cut
-## off by a stalled NATS link past its lease (pause; a promise violation
-## fails the run). About 3 minutes.
-PARTIAL_FLAGS ?=
-bench-partial:
-	@$(BENCH_BUILD); \
-	for s in isolation fanout pause; do \
-		"$$dir/patchbay-bench" $(BENCH_BINS) -scenario $$s $(PARTIAL_FLAGS) || exit 1; \
-	done
-
 ## bench-cluster: intake and end-to-end throughput on a 3-node R3 JetStream
 ## cluster (three nats-server processes) next to a single node, in one run
 ## (issue 7). About 1 minute, at most 3.
@@ -113,6 +103,17 @@ CLUSTER_FLAGS ?=
 bench-cluster:
 	@$(BENCH_BUILD); \
 	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario cluster $(CLUSTER_FLAGS)
+
+## bench-workers: the worker's order, fencing and throughput with real
+## processes (issue 11): healthy changes next to 4 resources failing every
+## call, 600 resources at 300 ms upstream latency with 3 workers, and a
+## worker frozen with SIGSTOP / its NATS link stalled 12 s with a 6 s lease.
+## About 3 minutes.
+## Extra flags: make bench-workers WORKERS_FLAGS="-workers-only frozen -keep -dir /tmp/wb".
+WORKERS_FLAGS ?=
+bench-workers:
+	@$(BENCH_BUILD); \
+	"$$dir/patchbay-bench" $(BENCH_BINS) -scenario workers $(WORKERS_FLAGS)
 
 clean:
 	rm -rf bin .patchbay-dev

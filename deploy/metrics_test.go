@@ -45,7 +45,7 @@ func exported(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	lane := func(context.Context) (metrics.QueueStats, error) {
-		return metrics.QueueStats{Changes: 1, Oldest: time.Now(), Lanes: []metrics.LaneStats{{Consumer: "part-0"}}}, nil
+		return metrics.QueueStats{Changes: 1, Oldest: time.Now(), Lanes: []metrics.LaneStats{{Consumer: "workers"}}}, nil
 	}
 	if err := metrics.NewQueue(reg, lane, time.Now, time.Second); err != nil {
 		t.Fatal(err)

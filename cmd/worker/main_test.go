@@ -28,6 +28,9 @@ func TestBadConfigurationExitsAtOnce(t *testing.T) {
 		{"CCLOUD_API_URL", "ftp://example.com"},
 		{"RATELIMIT_MARGIN", "5"},
 		{"PATCHBAY_ACK_WAIT", "-1s"},
+		{"PATCHBAY_ACK_WAIT", "31s"}, // not CCLOUD_TIMEOUT (30s) + the lease margin
+		{"WORKER_CONCURRENCY", "0"},
+		{"PATCHBAY_MAX_ACK_PENDING", "0"},
 		{"RETRY_MAX_ATTEMPTS", "0"},
 		{"RETRY_BACKOFF_MAX", "1ms"},
 		{"NATS_REPLICAS", "7"},
@@ -35,7 +38,7 @@ func TestBadConfigurationExitsAtOnce(t *testing.T) {
 		{"LOG_LEVEL", "loud"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.variable, func(t *testing.T) {
+		t.Run(tc.variable+"="+tc.value, func(t *testing.T) {
 			stderr := testkit.RunMain(t, workerEnv(map[string]string{tc.variable: tc.value}))
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
 			if len(lines) != 1 || !strings.Contains(lines[0], tc.variable) {

@@ -47,6 +47,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		return nil, err
 	}
 	topo := cfg.NATS.Topology()
+	cfg.NATS.WarnRetired(logger)
 	m, err := metrics.NewIntake(reg)
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func NewAPI(ctx context.Context, cfg APIConfig, logger *slog.Logger, reg prometh
 		nc.Close()
 		return nil, err
 	}
-	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
+	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js), time.Now, queueStatsTimeout); err != nil {
 		nc.Close()
 		return nil, err
 	}

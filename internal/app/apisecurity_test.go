@@ -74,7 +74,7 @@ func TestAPIRefusesBadSecurityConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := app.APIConfig{
-				NATS:      topology.Settings{URL: "nats://127.0.0.1:1", Replicas: 1, Partitions: 1},
+				NATS:      topology.Settings{URL: "nats://127.0.0.1:1", Replicas: 1},
 				APITokens: "ops=" + testToken, MaxBodyBytes: 64 << 10,
 			}
 			tt.mutate(&cfg)

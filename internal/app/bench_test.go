@@ -59,7 +59,7 @@ func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 	simSrv := httptest.NewServer(sim)
 	b.Cleanup(simSrv.Close)
 
-	natsCfg := topology.Settings{URL: ns.ClientURL(), Replicas: 1, Partitions: 32, AckWait: 30 * time.Second}
+	natsCfg := topology.Settings{URL: ns.ClientURL(), Replicas: 1, AckWait: 60 * time.Second}
 	// No per-caller intake limit (the zero value): one caller sends all the load.
 	api, err := app.NewAPI(ctx, app.APIConfig{
 		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,

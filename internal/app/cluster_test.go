@@ -50,7 +50,7 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 	sim, srv := testkit.CCloudSim(t, ccloudsim.Options{Credentials: map[string]string{simKey: simSecret}})
 	seedPeerings(sim, resources)
 	cs := &clusterStack{t: t, cluster: cl, sim: sim}
-	natsCfg := topology.Settings{URL: cl.URLs(), Replicas: 3, Partitions: 8, AckWait: 3 * time.Second}
+	natsCfg := topology.Settings{URL: cl.URLs(), Replicas: 3, AckWait: 4 * time.Second}
 	logs := &syncBuffer{}
 	logger := (&stack{logs: logs}).logger
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -70,7 +70,7 @@ func newClusterStack(t *testing.T, resources int) *clusterStack {
 		wctx, wcancel := context.WithCancel(context.Background())
 		wcfg := app.DefaultWorkerConfig()
 		wcfg.NATS = natsCfg
-		wcfg.CCloud = ccloud.Settings{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 5 * time.Second}
+		wcfg.CCloud = ccloud.Settings{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second}
 		wcfg.Retry = retry.Settings{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second}
 		wcfg.ShutdownGrace = 5 * time.Second
 		w, err := app.NewWorker(wctx, wcfg, logger("worker"), prometheus.NewRegistry())

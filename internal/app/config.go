@@ -16,6 +16,7 @@ import (
 	"github.com/patchbay/patchbay/internal/retry"
 	"github.com/patchbay/patchbay/internal/slackapp"
 	"github.com/patchbay/patchbay/internal/topology"
+	"github.com/patchbay/patchbay/internal/worker"
 )
 
 // APIConfig configures cmd/api.
@@ -55,6 +56,10 @@ type WorkerConfig struct {
 	MetricsAddr   string        `env:"METRICS_ADDR, default=:9465"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_GRACE, default=25s"`
 	LogLevel      string        `env:"LOG_LEVEL, default=info"`
+	// Concurrency is how many changes one worker runs at once (0 means 64).
+	Concurrency int `env:"WORKER_CONCURRENCY, default=64"`
+	// Hooks are test-only interception points inside the worker.
+	Hooks worker.Hooks `json:"-"`
 }
 
 // NewLogger returns a JSON slog logger at the named level.

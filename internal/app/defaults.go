@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/patchbay/patchbay/internal/worker"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -47,6 +48,13 @@ func (c WorkerConfig) Validate() error {
 	}
 	if err := c.RateLimit.WithDefaults().Validate(); err != nil {
 		return err
+	}
+	if c.NATS.AckWait < c.CCloud.Timeout+worker.MinLeaseMargin {
+		return fmt.Errorf("PATCHBAY_ACK_WAIT: %s must exceed CCLOUD_TIMEOUT (%s) by at least %s, so that no upstream call outlives a worker's lease",
+			c.NATS.AckWait, c.CCloud.Timeout, worker.MinLeaseMargin)
+	}
+	if c.Concurrency < 1 {
+		return fmt.Errorf("WORKER_CONCURRENCY: %d is below 1", c.Concurrency)
 	}
 	if c.ShutdownGrace < 0 {
 		return fmt.Errorf("SHUTDOWN_GRACE: must not be negative, got %s", c.ShutdownGrace)

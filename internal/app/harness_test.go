@@ -89,7 +89,7 @@ func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIC
 	sim.SeedIntegration(ccloudsim.Integration{ID: "i-role", DisplayName: "role", Target: map[string]any{"kind": "RoleEmail", "role_name": "OrganizationAdmin"}})
 	st.sim, st.simURL = sim, srv.URL
 
-	st.natsCfg = topology.Settings{URL: st.ns.ClientURL(), Replicas: 1, Partitions: 8, AckWait: 2 * time.Second}
+	st.natsCfg = topology.Settings{URL: st.ns.ClientURL(), Replicas: 1, AckWait: 4 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	apiCfg := app.APIConfig{
@@ -233,7 +233,8 @@ func (st *stack) submit(path, body string, hdr map[string]string) change.Record 
 	return rec
 }
 
-// waitTerminal long-polls the api until the change is terminal.
+// waitTerminal long-polls the api until the change is terminal and its
+// terminal event marked on the record.
 func (st *stack) waitTerminal(id string, within time.Duration) change.Record {
 	st.t.Helper()
 	deadline := time.Now().Add(within)
@@ -244,7 +245,10 @@ func (st *stack) waitTerminal(id string, within time.Duration) change.Record {
 			if err := json.Unmarshal(data, &rec); err != nil {
 				st.t.Fatal(err)
 			}
-			if rec.State.Terminal() {
+			// Settled: terminal and its terminal event marked (the worker's
+			// last write), so a test's next write (an operator retry) does
+			// not race it.
+			if rec.State.Terminal() && rec.TerminalEvent != "" {
 				return rec
 			}
 		}

@@ -44,6 +44,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	}
 	gateCfg := cfg.RateLimit.WithDefaults()
 	topo := cfg.NATS.Topology()
+	callTimeout := cfg.CCloud.Timeout
+	cfg.NATS.WarnRetired(logger)
 	m, err := metrics.NewWorker(reg)
 	if err != nil {
 		return nil, err
@@ -76,14 +78,23 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err := metrics.NewGateClosed(reg, func() bool { return !fleetGate.Blocked(cred).IsZero() }); err != nil {
 		return fail(err)
 	}
-	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js, topo.Partitions), time.Now, queueStatsTimeout); err != nil {
+	if err := metrics.NewQueue(reg, topology.QueueStatsSource(js), time.Now, queueStatsTimeout); err != nil {
+		return fail(err)
+	}
+	heads, err := topology.NewHeads(ctx, js)
+	if err != nil {
+		return fail(err)
+	}
+	src, err := worker.NewJetStreamSource(nc, js)
+	if err != nil {
 		return fail(err)
 	}
 	w, err := worker.New(worker.Config{
-		Partitions: topo.Partitions, AckWait: topo.AckWait, ShutdownGrace: cfg.ShutdownGrace,
+		AckWait: topo.AckWait, CallTimeout: callTimeout, Concurrency: cfg.Concurrency, ShutdownGrace: cfg.ShutdownGrace,
 		Policy: cfg.Retry.Policy(rand.Float64),
 	}, worker.Deps{
-		JS: js, Records: store, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
+		Source: src, Heads: heads, Records: store, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
+		Hooks: cfg.Hooks,
 	})
 	if err != nil {
 		return fail(err)

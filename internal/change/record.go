@@ -82,6 +82,12 @@ type Record struct {
 	Generation int `json:"generation"`
 	// Retries are the operator retries, oldest first.
 	Retries []Retry `json:"retries,omitempty"`
+	// Owner is the work-queue delivery that claimed the current attempt
+	// (the fencing token; see Owner).
+	Owner *Owner `json:"owner,omitempty"`
+	// TerminalEvent is the id of this generation's terminal event once it
+	// was published; a redelivery publishes it only while this is empty.
+	TerminalEvent string `json:"terminal_event,omitempty"`
 }
 
 // Message is the payload of a change on the work queue. It carries everything

@@ -24,8 +24,9 @@ type Retry struct {
 // within its duplicates window.
 func MsgID(id string, gen int) string { return id + ".g" + strconv.Itoa(gen) }
 
-// Requeue moves a failed record to the generation rt queued: state queued,
-// the outcome of the previous generation cleared, rt appended to Retries.
+// Requeue moves a failed record to the generation rt queued (an operator
+// retry): state queued, the outcome, owner and terminal-event mark of the
+// previous generation cleared, rt appended to Retries.
 // It reports false, leaving r unchanged, unless r is failed at generation
 // rt.Generation-1. Both the api (after publishing the generation's message)
 // and a worker (receiving that message before the api could update the
@@ -34,16 +35,7 @@ func (r *Record) Requeue(rt Retry) bool {
 	if r.State != StateFailed || rt.Generation != r.Generation+1 {
 		return false
 	}
-	at := rt.At.UTC()
-	r.Generation = rt.Generation
-	r.State = StateQueued
-	r.UpdatedAt = at
-	r.QueuedAt = at
-	r.CompletedAt = nil
-	r.Error = nil
-	r.Result = nil
-	r.NextAttemptAt = nil
-	r.RetryReason = ""
+	r.reset(rt.Generation, rt.At.UTC())
 	r.Retries = append(append([]Retry(nil), r.Retries...), rt)
 	return true
 }

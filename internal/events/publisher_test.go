@@ -20,7 +20,6 @@ func startJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	_, _, js := testkit.StartNATS(t)
 	topo := topology.DefaultTopology()
-	topo.Partitions = 2
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := topology.Ensure(ctx, js, topo); err != nil {

@@ -139,7 +139,7 @@ func TestGateErrors(t *testing.T) {
 		t.Fatalf("Reserve on a closed connection: %v, want ErrGate wrapping nats.ErrConnectionClosed", err)
 	}
 	_, _, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 1)
+	testkit.EnsureTopology(t, js)
 	cfg := gate.DefaultConfig()
 	cfg.Margin = 5
 	if _, err := gate.New(f.ctx, js, cfg, time.Now); err == nil || !strings.HasPrefix(err.Error(), "RATELIMIT_MARGIN: ") {

@@ -28,7 +28,7 @@ type fleet struct {
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
 	s, _, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 1)
+	testkit.EnsureTopology(t, js)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	return &fleet{t: t, url: s.ClientURL(), ctx: ctx}

@@ -66,7 +66,6 @@ func newBundleOn(t *testing.T, cfg intake.Config, callers *intake.Callers, now f
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	topo := topology.DefaultTopology()
-	topo.Partitions = 2
 	if err := topology.Ensure(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}

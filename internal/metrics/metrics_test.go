@@ -32,17 +32,17 @@ func TestQueueCollector(t *testing.T) {
 				}}, nil
 			},
 			want: `
-# HELP patchbay_queue_backlog_changes Changes in the work queue (waiting, in flight or waiting for a retry), all lanes.
+# HELP patchbay_queue_backlog_changes Changes in the work queue (waiting, in flight or waiting for a retry).
 # TYPE patchbay_queue_backlog_changes gauge
 patchbay_queue_backlog_changes 7
-# HELP patchbay_queue_in_flight_changes Changes delivered to a worker and not yet acknowledged, by lane consumer.
+# HELP patchbay_queue_in_flight_changes Changes delivered to a worker and not yet acknowledged (including those handed back with a delay), by consumer.
 # TYPE patchbay_queue_in_flight_changes gauge
 patchbay_queue_in_flight_changes{consumer="part-0"} 1
 patchbay_queue_in_flight_changes{consumer="part-1"} 1
 # HELP patchbay_queue_oldest_change_age_seconds Age of the oldest change still in the work queue; 0 when it is empty.
 # TYPE patchbay_queue_oldest_change_age_seconds gauge
 patchbay_queue_oldest_change_age_seconds 90
-# HELP patchbay_queue_pending_changes Changes waiting to be delivered, by lane consumer.
+# HELP patchbay_queue_pending_changes Changes waiting to be delivered, by consumer.
 # TYPE patchbay_queue_pending_changes gauge
 patchbay_queue_pending_changes{consumer="part-0"} 5
 patchbay_queue_pending_changes{consumer="part-1"} 0
@@ -57,7 +57,7 @@ patchbay_queue_stats_up 1
 				return metrics.QueueStats{Oldest: clock.Add(-time.Hour)}, nil
 			},
 			want: `
-# HELP patchbay_queue_backlog_changes Changes in the work queue (waiting, in flight or waiting for a retry), all lanes.
+# HELP patchbay_queue_backlog_changes Changes in the work queue (waiting, in flight or waiting for a retry).
 # TYPE patchbay_queue_backlog_changes gauge
 patchbay_queue_backlog_changes 0
 # HELP patchbay_queue_oldest_change_age_seconds Age of the oldest change still in the work queue; 0 when it is empty.

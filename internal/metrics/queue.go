@@ -10,7 +10,8 @@ import (
 
 // QueueStats is a snapshot of the change queue as JetStream reports it.
 type QueueStats struct {
-	// Lanes are the ordered lanes (one durable consumer each).
+	// Lanes are the queue's consumers: today the one "workers" consumer all
+	// workers share (the type keeps its name from the former fixed lanes).
 	Lanes []LaneStats
 	// Changes is the number of changes in the work-queue stream: waiting,
 	// in flight, or handed back for a later attempt.
@@ -20,15 +21,15 @@ type QueueStats struct {
 	Oldest time.Time
 }
 
-// LaneStats is one ordered lane of the queue.
+// LaneStats is one consumer of the queue.
 type LaneStats struct {
-	// Consumer is the durable consumer's name (part-N, bounded by the
-	// number of partitions).
+	// Consumer is the durable consumer's name ("workers").
 	Consumer string
-	// Pending is the number of changes not yet delivered on the lane.
+	// Pending is the number of changes not yet delivered.
 	Pending uint64
-	// InFlight is the number of changes delivered and not yet acknowledged
-	// (at most one per lane, including one waiting for its retry).
+	// InFlight is the number of changes delivered and not yet acknowledged,
+	// including those handed back with a delay (waiting for a retry or
+	// behind an earlier change of their resource).
 	InFlight int
 }
 
@@ -45,8 +46,8 @@ type queueCollector struct {
 	up, changes, oldest, pending, inFlight *prometheus.Desc
 }
 
-// NewQueue registers the queue collector: per-lane pending and in-flight
-// changes (label consumer), the total backlog, the age of the oldest change
+// NewQueue registers the queue collector: pending and in-flight changes per
+// consumer (label consumer), the total backlog, the age of the oldest change
 // and whether the statistics could be read. source is called once per
 // scrape and bounded by timeout; now is the clock for the age.
 func NewQueue(reg prometheus.Registerer, source QueueSource, now func() time.Time, timeout time.Duration) error {
@@ -59,13 +60,13 @@ func NewQueue(reg prometheus.Registerer, source QueueSource, now func() time.Tim
 		up: prometheus.NewDesc(name("stats_up"),
 			"1 if the queue statistics were read from JetStream at this scrape, else 0 (and no other queue series).", nil, nil),
 		changes: prometheus.NewDesc(name("backlog_changes"),
-			"Changes in the work queue (waiting, in flight or waiting for a retry), all lanes.", nil, nil),
+			"Changes in the work queue (waiting, in flight or waiting for a retry).", nil, nil),
 		oldest: prometheus.NewDesc(name("oldest_change_age_seconds"),
 			"Age of the oldest change still in the work queue; 0 when it is empty.", nil, nil),
 		pending: prometheus.NewDesc(name("pending_changes"),
-			"Changes waiting to be delivered, by lane consumer.", []string{"consumer"}, nil),
+			"Changes waiting to be delivered, by consumer.", []string{"consumer"}, nil),
 		inFlight: prometheus.NewDesc(name("in_flight_changes"),
-			"Changes delivered to a worker and not yet acknowledged, by lane consumer.", []string{"consumer"}, nil),
+			"Changes delivered to a worker and not yet acknowledged (including those handed back with a delay), by consumer.", []string{"consumer"}, nil),
 	}
 	return register(reg, c)
 }

@@ -101,7 +101,7 @@ func testConfig() notify.Config {
 func newBundle(t testing.TB, cfg notify.Config) *bundle {
 	t.Helper()
 	srv, nc, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 1)
+	testkit.EnsureTopology(t, js)
 	b := &bundle{t: t, nc: nc, js: js, url: srv.ClientURL(), cfg: cfg}
 	ctx := context.Background()
 	var err error

@@ -46,7 +46,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv, direct, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 2)
+	testkit.EnsureTopology(t, js)
 	e := &env{direct: direct, js: js, pubs: map[string]int{}}
 	// Every publish to a change subject, stored or not, reaches this
 	// subscription: it counts what the api sent.
@@ -225,7 +225,7 @@ func (e *env) keyEntry(t *testing.T, key string) idemEntry {
 func (e *env) consume(t *testing.T, fn func(rec *change.Record), onMsg func(change.Message)) change.Message {
 	t.Helper()
 	ctx := testCtx(t)
-	cons, err := e.js.Consumer(ctx, topology.ChangesStream, topology.ConsumerName(partitionOf(t, e, peering1)))
+	cons, err := e.js.Consumer(ctx, topology.ChangesStream, topology.WorkersConsumer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,25 +254,6 @@ func (e *env) consume(t *testing.T, fn func(rec *change.Record), onMsg func(chan
 		t.Fatal(err)
 	}
 	return msg
-}
-
-// partitionOf is the lane a resource's changes are stored in.
-func partitionOf(t *testing.T, e *env, r change.Resource) int {
-	t.Helper()
-	ctx := testCtx(t)
-	st, err := e.js.Stream(ctx, topology.ChangesStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(topology.StoredChangeFilter(r)))
-	if err != nil {
-		t.Fatalf("no stored change of %s: %v", r.Path, err)
-	}
-	var p int
-	if _, err := fmt.Sscanf(strings.Split(m.Subject, ".")[2], "%d", &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // fail makes a record failed as a worker would, keeping its body.

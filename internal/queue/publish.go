@@ -82,7 +82,7 @@ func (q *Queue) stored(ctx context.Context, msg change.Message) (uint64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("queue: look up %s: %w", msg.MsgID(), err)
 	}
-	filter := topology.StoredChangeFilter(msg.Resource)
+	filter := topology.HeadSubject(msg.Resource)
 	want := msg.MsgID()
 	seq := uint64(1)
 	for range maxScan {

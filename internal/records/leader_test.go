@@ -12,7 +12,7 @@ import (
 func TestLeaderGet(t *testing.T) {
 	t.Parallel()
 	_, _, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 1)
+	testkit.EnsureTopology(t, js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r, err := NewRecords(ctx, js)

@@ -13,7 +13,7 @@ import (
 
 func TestDeliveries(t *testing.T) {
 	_, _, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 1)
+	testkit.EnsureTopology(t, js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := replay.NewDeliveries(ctx, js)

@@ -97,7 +97,7 @@ type bundle struct {
 func newBundle(t *testing.T) *bundle {
 	t.Helper()
 	ns, _, js := testkit.StartNATS(t)
-	testkit.EnsureTopology(t, js, 4)
+	testkit.EnsureTopology(t, js)
 	ctx := context.Background()
 	b := &bundle{t: t, js: js, stopNATS: ns.Shutdown, clock: clocktest.New(time.Now()), logs: &syncBuffer{}, signer: slacksim.Signer{Secret: signingSecret}}
 	b.slack = slacksim.New("", b.clock.Now)

@@ -73,12 +73,11 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 	}
 }
 
-// EnsureTopology creates Patchbay's streams, consumers and buckets on js
-// with the default topology, the given partitions and a 5s AckWait.
-func EnsureTopology(t testing.TB, js jetstream.JetStream, partitions int) topology.Topology {
+// EnsureTopology creates Patchbay's streams, consumer and buckets on js
+// with the default topology and a 5s AckWait.
+func EnsureTopology(t testing.TB, js jetstream.JetStream) topology.Topology {
 	t.Helper()
 	topo := topology.DefaultTopology()
-	topo.Partitions = partitions
 	topo.AckWait = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -10,15 +11,10 @@ import (
 )
 
 // QueueStatsSource returns a metrics.QueueSource that reads the change
-// stream and its lane consumers from JetStream: one stream info and one
-// consumer list request per call. Only the topology's lane consumers
-// (part-0 .. part-<partitions-1>) are reported, so the consumer label stays
-// bounded whatever else an operator creates on the stream.
-func QueueStatsSource(js jetstream.JetStream, partitions int) metrics.QueueSource {
-	lanes := make(map[string]bool, partitions)
-	for p := 0; p < partitions; p++ {
-		lanes[ConsumerName(p)] = true
-	}
+// stream and the workers' consumer from JetStream: one stream info and one
+// consumer info request per call. The consumer label is "workers", the one
+// consumer every worker shares (the former lane consumers part-N are gone).
+func QueueStatsSource(js jetstream.JetStream) metrics.QueueSource {
 	return func(ctx context.Context) (metrics.QueueStats, error) {
 		s, err := js.Stream(ctx, ChangesStream)
 		if err != nil {
@@ -29,16 +25,15 @@ func QueueStatsSource(js jetstream.JetStream, partitions int) metrics.QueueSourc
 		if info.State.Msgs > 0 {
 			st.Oldest = info.State.FirstTime
 		}
-		list := s.ListConsumers(ctx)
-		for ci := range list.Info() {
-			if ci == nil || !lanes[ci.Name] {
-				continue
-			}
-			st.Lanes = append(st.Lanes, metrics.LaneStats{Consumer: ci.Name, Pending: ci.NumPending, InFlight: ci.NumAckPending})
+		c, err := s.Consumer(ctx, WorkersConsumer)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return st, nil
 		}
-		if err := list.Err(); err != nil {
-			return metrics.QueueStats{}, fmt.Errorf("topology: queue stats: list consumers: %w", err)
+		if err != nil {
+			return metrics.QueueStats{}, fmt.Errorf("topology: queue stats: consumer: %w", err)
 		}
+		ci := c.CachedInfo()
+		st.Lanes = append(st.Lanes, metrics.LaneStats{Consumer: ci.Name, Pending: ci.NumPending, InFlight: ci.NumAckPending})
 		return st, nil
 	}
 }

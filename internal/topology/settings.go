@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -12,10 +13,17 @@ import (
 // assets, as read from the environment (go-envconfig tags). Both processes
 // must agree on it. Defaults live here and nowhere else.
 type Settings struct {
-	URL        string        `env:"NATS_URL, default=nats://127.0.0.1:4222"`
-	Replicas   int           `env:"NATS_REPLICAS, default=1"`
-	Partitions int           `env:"PATCHBAY_PARTITIONS, default=32"`
-	AckWait    time.Duration `env:"PATCHBAY_ACK_WAIT, default=30s"`
+	URL      string `env:"NATS_URL, default=nats://127.0.0.1:4222"`
+	Replicas int    `env:"NATS_REPLICAS, default=1"`
+	// AckWait is the lease of a delivered change between heartbeats; the
+	// worker requires it to exceed CCLOUD_TIMEOUT by a margin.
+	AckWait time.Duration `env:"PATCHBAY_ACK_WAIT, default=60s"`
+	// MaxAckPending bounds the changes delivered and not acknowledged
+	// across the fleet, including those handed back with a delay.
+	MaxAckPending int `env:"PATCHBAY_MAX_ACK_PENDING, default=10000"`
+	// Partitions is the retired PATCHBAY_PARTITIONS: order is kept per
+	// resource, not per lane, so it is ignored (with a warning) when set.
+	Partitions int `env:"PATCHBAY_PARTITIONS"`
 }
 
 // ErrSettings reports invalid Settings; the message names the variable.
@@ -45,13 +53,13 @@ func (s Settings) Validate() error {
 	switch {
 	case t.Replicas < 1 || t.Replicas > 5:
 		return bad("NATS_REPLICAS", "%d not in 1..5", t.Replicas)
-	case t.Partitions < 1 || t.Partitions > 1024:
-		return bad("PATCHBAY_PARTITIONS", "%d not in 1..1024", t.Partitions)
+	case t.MaxAckPending < 1:
+		return bad("PATCHBAY_MAX_ACK_PENDING", "%d is below 1", t.MaxAckPending)
 	case t.AckWait < time.Second:
 		return bad("PATCHBAY_ACK_WAIT", "must be at least 1s, got %s", t.AckWait)
 	}
 	if err := t.Validate(); err != nil {
-		return fmt.Errorf("NATS_REPLICAS/PATCHBAY_PARTITIONS/PATCHBAY_ACK_WAIT: %w", err)
+		return fmt.Errorf("NATS_REPLICAS/PATCHBAY_ACK_WAIT/PATCHBAY_MAX_ACK_PENDING: %w", err)
 	}
 	return nil
 }
@@ -59,8 +67,19 @@ func (s Settings) Validate() error {
 // Topology is the JetStream topology for these settings.
 func (s Settings) Topology() Topology {
 	t := DefaultTopology()
-	t.Replicas, t.Partitions, t.AckWait = s.Replicas, s.Partitions, s.AckWait
+	t.Replicas, t.AckWait = s.Replicas, s.AckWait
+	if s.MaxAckPending != 0 {
+		t.MaxAckPending = s.MaxAckPending
+	}
 	return t
+}
+
+// WarnRetired logs the settings this version ignores.
+func (s Settings) WarnRetired(logger *slog.Logger) {
+	if s.Partitions != 0 {
+		logger.Warn("PATCHBAY_PARTITIONS is ignored: changes are ordered per resource, not per lane; remove it",
+			"PATCHBAY_PARTITIONS", s.Partitions)
+	}
 }
 
 // Redact hides the password of a NATS URL list (user:pass@host), for logs

@@ -1,13 +1,13 @@
 // Package topology declares Patchbay's JetStream assets (the change and
-// events streams, the lane consumers and the KV buckets), connects to NATS
-// and reports queue statistics.
+// events streams, the workers' consumer and the KV buckets), migrates a
+// stream built with the former fixed lanes, finds the head of a resource's
+// queue, connects to NATS and reports queue statistics.
 package topology
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"time"
@@ -43,9 +43,19 @@ const (
 
 	// changeSubjectPrefix is where the intake publishes: patchbay.changes.<kind>.<id>.
 	changeSubjectPrefix = "patchbay.changes."
-	// partitionSubjectPrefix is where the stream stores them after the subject
-	// transform: patchbay.queue.<partition>.<kind>.<id>.
-	partitionSubjectPrefix = "patchbay.queue."
+	// queueSubjectPrefix is where the stream stores them after the subject
+	// transform: patchbay.queue.<lane>.<kind>.<id>. The lane token is the
+	// constant QueueLane since the fixed lanes were retired; messages queued
+	// before that keep their old lane (0..N-1) until consumed.
+	queueSubjectPrefix = "patchbay.queue."
+
+	// QueueLane is the lane token of every change queued by this version.
+	QueueLane = "0"
+	// WorkersConsumer is the one durable pull consumer every worker shares.
+	WorkersConsumer = "workers"
+	// legacyConsumerPrefix names the former lane consumers (part-0..part-N),
+	// deleted by Ensure.
+	legacyConsumerPrefix = "part-"
 )
 
 // ChangesDuplicateWindow is how long the change stream remembers a
@@ -57,11 +67,12 @@ const ChangesDuplicateWindow = 2 * time.Minute
 type Topology struct {
 	// Replicas of every stream and bucket (3 on a cluster).
 	Replicas int
-	// Partitions is the number of ordered lanes; a resource always maps to the
-	// same lane. Changing it on an existing stream is refused.
-	Partitions int
 	// AckWait is how long a worker may hold a change without a heartbeat.
 	AckWait time.Duration
+	// MaxAckPending bounds the changes delivered and not yet acknowledged
+	// across the fleet, including those handed back with a delay (a change
+	// waiting for its retry, or waiting behind its resource's head).
+	MaxAckPending int
 	// RecordTTL is how long a change record is kept after its last update.
 	RecordTTL time.Duration
 	// IdempotencyTTL is how long an Idempotency-Key is remembered (>= 24h).
@@ -79,8 +90,8 @@ type Topology struct {
 func DefaultTopology() Topology {
 	return Topology{
 		Replicas:              1,
-		Partitions:            32,
-		AckWait:               30 * time.Second,
+		AckWait:               60 * time.Second,
+		MaxAckPending:         10000,
 		RecordTTL:             7 * 24 * time.Hour,
 		IdempotencyTTL:        48 * time.Hour,
 		DeliveryTTL:           72 * time.Hour,
@@ -97,8 +108,8 @@ func (t Topology) Validate() error {
 	switch {
 	case t.Replicas < 1 || t.Replicas > 5:
 		return fmt.Errorf("%w: replicas %d not in 1..5", ErrTopology, t.Replicas)
-	case t.Partitions < 1 || t.Partitions > 1024:
-		return fmt.Errorf("%w: partitions %d not in 1..1024", ErrTopology, t.Partitions)
+	case t.MaxAckPending < 1:
+		return fmt.Errorf("%w: max ack pending %d below 1", ErrTopology, t.MaxAckPending)
 	case t.AckWait < time.Second:
 		return fmt.Errorf("%w: ack wait %s below 1s", ErrTopology, t.AckWait)
 	case t.IdempotencyTTL < 24*time.Hour:
@@ -109,11 +120,16 @@ func (t Topology) Validate() error {
 	return nil
 }
 
-// PartitionSubject is the filter subject of partition p.
-func PartitionSubject(p int) string { return partitionSubjectPrefix + strconv.Itoa(p) + ".>" }
+// QueueFilter is the workers' consumer filter: every stored change, in any lane.
+const QueueFilter = queueSubjectPrefix + ">"
 
-// ConsumerName is the durable consumer of partition p.
-func ConsumerName(p int) string { return "part-" + strconv.Itoa(p) }
+// HeadSubject is the subject filter matching every queued change of r,
+// whatever lane it was stored in: patchbay.queue.*.<kind>.<id>. Stream order
+// on it is acceptance order. The workers find a resource's head with it and
+// the intake looks for a change it may already have stored.
+func HeadSubject(r change.Resource) string {
+	return queueSubjectPrefix + "*." + strings.ToLower(r.Kind) + "." + r.ID
+}
 
 // Ensure creates or updates every stream, consumer and bucket. It is
 // idempotent and safe to run from many processes at once.
@@ -123,11 +139,11 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	}
 	changes := jetstream.StreamConfig{
 		Name:        ChangesStream,
-		Description: "Patchbay accepted changes, partitioned by resource",
+		Description: "Patchbay accepted changes, one subject per resource",
 		Subjects:    []string{changeSubjectPrefix + "*.*"},
 		SubjectTransform: &jetstream.SubjectTransformConfig{
 			Source:      changeSubjectPrefix + "*.*",
-			Destination: partitionSubjectPrefix + "{{partition(" + strconv.Itoa(t.Partitions) + ",1,2)}}.{{wildcard(1)}}.{{wildcard(2)}}",
+			Destination: queueSubjectPrefix + QueueLane + ".{{wildcard(1)}}.{{wildcard(2)}}",
 		},
 		Retention:  jetstream.WorkQueuePolicy,
 		Storage:    jetstream.FileStorage,
@@ -164,23 +180,8 @@ func Ensure(ctx context.Context, js jetstream.JetStream, t Topology) error {
 	if err := ensureStream(ctx, js, notify); err != nil {
 		return err
 	}
-	for p := 0; p < t.Partitions; p++ {
-		cfg := jetstream.ConsumerConfig{
-			Durable:       ConsumerName(p),
-			Description:   "Patchbay ordered lane " + strconv.Itoa(p),
-			FilterSubject: PartitionSubject(p),
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       t.AckWait,
-			// One change in flight per lane: per-resource order and no overlap.
-			MaxAckPending: 1,
-			// Naks count toward MaxDeliver; the worker owns the retry budget.
-			MaxDeliver: -1,
-			MaxWaiting: 512,
-			Replicas:   t.Replicas,
-		}
-		if _, err := js.CreateOrUpdateConsumer(ctx, ChangesStream, cfg); err != nil {
-			return fmt.Errorf("topology: ensure consumer %s: %w", cfg.Durable, err)
-		}
+	if err := ensureWorkersConsumer(ctx, js, t); err != nil {
+		return err
 	}
 	buckets := []jetstream.KeyValueConfig{
 		{Bucket: RecordsBucket, Description: "Patchbay change records", History: 1, TTL: t.RecordTTL, Replicas: t.Replicas, Storage: jetstream.FileStorage},
@@ -228,13 +229,6 @@ func CheckPresent(ctx context.Context, js jetstream.JetStream) error {
 // ChangeSubject is the subject a change to r is published on.
 func ChangeSubject(r change.Resource) string {
 	return changeSubjectPrefix + strings.ToLower(r.Kind) + "." + r.ID
-}
-
-// StoredChangeFilter is the subject filter matching the stored messages of
-// the changes to r, whatever lane the stream's subject transform put them
-// in. Keep it in step with the transform in Ensure.
-func StoredChangeFilter(r change.Resource) string {
-	return partitionSubjectPrefix + "*." + strings.ToLower(r.Kind) + "." + r.ID
 }
 
 // ResourceKey is r's key in ResourcesBucket.

@@ -1,49 +1,39 @@
 // Package worker consumes accepted changes from the JetStream work queue and
-// applies them to Confluent Cloud: it keeps per-resource order, waits at the
-// fleet-wide rate-limit gate, records every attempt on the change record and
-// publishes the result events.
+// applies them to Confluent Cloud: it keeps per-resource order (a change
+// runs only while it is the first queued change of its resource), fences
+// every step with a lease it can prove, waits at the fleet-wide rate-limit
+// gate, records every attempt on the change record and publishes the
+// result events.
 package worker
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/patchbay/patchbay/internal/records"
-	"github.com/patchbay/patchbay/internal/topology"
-
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/patchbay/patchbay/internal/ccloud"
-	"github.com/patchbay/patchbay/internal/events"
-	"github.com/patchbay/patchbay/internal/gate"
-	"github.com/patchbay/patchbay/internal/metrics"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
-// Upstream applies one change to Confluent Cloud; *ccloud.Client implements it.
-type Upstream interface {
-	Do(ctx context.Context, op ccloud.Operation, id string, body []byte) (*ccloud.Response, error)
-	// CredentialID names the credential for the rate-limit gate.
-	CredentialID() string
-}
+// MinLeaseMargin is how much longer than the upstream call timeout the
+// lease (AckWait) must be: a call starts only with at least the call
+// timeout plus a safety margin left on a freshly renewed lease.
+const MinLeaseMargin = 2 * time.Second
 
-// Gate is the fleet-wide rate-limit gate; *gate.Gate implements it.
-type Gate interface {
-	Reserve(ctx context.Context, credentialID string) (gate.Decision, error)
-	Blocked(credentialID string) time.Time
-	Observe(ctx context.Context, credentialID string, status int, rl ccloud.RateLimit, defaultWait time.Duration) error
-}
+// ErrConfig reports an invalid worker configuration.
+var ErrConfig = errors.New("worker: invalid configuration")
 
 // Config tunes a worker.
 type Config struct {
-	// Partitions must equal the topology's partitions.
-	Partitions int
-	// AckWait must equal the topology's AckWait; heartbeats go at a third of it.
+	// AckWait must equal the consumer's AckWait: the lease JetStream gives a
+	// delivery between heartbeats.
 	AckWait time.Duration
+	// CallTimeout bounds one upstream call; AckWait must exceed it by
+	// MinLeaseMargin.
+	CallTimeout time.Duration
+	// Concurrency is how many changes this worker runs at once.
+	Concurrency int
 	// ShutdownGrace bounds how long in-flight changes may finish after Run's
 	// context ends; changes not finished by then are redelivered elsewhere.
 	ShutdownGrace time.Duration
@@ -51,119 +41,105 @@ type Config struct {
 	Policy retry.Policy
 }
 
-// Deps are the worker's collaborators.
-type Deps struct {
-	JS       jetstream.JetStream
-	Records  *records.Records
-	Events   *events.Publisher
-	Upstream Upstream
-	Gate     Gate
-	Metrics  *metrics.Worker
-	Logger   *slog.Logger
-	Now      func() time.Time
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	switch {
+	case c.AckWait < time.Second:
+		return fmt.Errorf("%w: ack wait %s below 1s", ErrConfig, c.AckWait)
+	case c.CallTimeout <= 0:
+		return fmt.Errorf("%w: call timeout %s", ErrConfig, c.CallTimeout)
+	case c.AckWait < c.CallTimeout+MinLeaseMargin:
+		return fmt.Errorf("%w: ack wait %s must exceed the upstream call timeout %s by at least %s", ErrConfig, c.AckWait, c.CallTimeout, MinLeaseMargin)
+	case c.Concurrency < 1:
+		return fmt.Errorf("%w: concurrency %d below 1", ErrConfig, c.Concurrency)
+	case c.Policy.Backoff == nil:
+		return fmt.Errorf("%w: policy has no backoff", ErrConfig)
+	}
+	return nil
 }
 
-// Worker consumes every partition of the change queue and applies changes.
+// safety is the margin kept on the lease for a record write, a publish or
+// an ack, and added to the call timeout before a call starts.
+func (c Config) safety() time.Duration { return max(c.AckWait/20, 100*time.Millisecond) }
+
+// Worker pulls changes from the queue and applies them.
 type Worker struct {
 	cfg  Config
 	deps Deps
 }
 
-// NewWorker checks its configuration and dependencies.
+// New checks its configuration and dependencies.
 func New(cfg Config, deps Deps) (*Worker, error) {
-	switch {
-	case deps.JS == nil || deps.Records == nil || deps.Events == nil || deps.Upstream == nil || deps.Gate == nil ||
-		deps.Metrics == nil || deps.Logger == nil || deps.Now == nil:
+	if deps.Source == nil || deps.Heads == nil || deps.Records == nil || deps.Events == nil || deps.Upstream == nil ||
+		deps.Gate == nil || deps.Metrics == nil || deps.Logger == nil || deps.Now == nil {
 		return nil, errors.New("worker: New: nil dependency")
-	case cfg.Partitions < 1:
-		return nil, fmt.Errorf("worker: New: partitions %d", cfg.Partitions)
-	case cfg.AckWait < time.Second:
-		return nil, fmt.Errorf("worker: New: ack wait %s", cfg.AckWait)
-	case cfg.Policy.Backoff == nil:
-		return nil, errors.New("worker: New: policy has no backoff")
 	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 25 * time.Second
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	return &Worker{cfg: cfg, deps: deps}, nil
 }
 
-// Run pulls from every partition until ctx ends, then stops pulling, lets
-// in-flight changes finish (up to ShutdownGrace) and hands back any change it
-// had received but not started. It returns nil after a clean stop.
-func (w *Worker) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for p := 0; p < w.cfg.Partitions; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.runLane(ctx, p)
-		}()
-	}
-	wg.Wait()
-	return nil
-}
+// maxBatch caps one pull request.
+const maxBatch = 64
 
-// runLane consumes one partition, reconnecting to the consumer as needed.
-func (w *Worker) runLane(ctx context.Context, p int) {
-	log := w.deps.Logger.With("partition", p)
+// Run pulls changes until ctx ends, running up to Concurrency at once, then
+// stops pulling and lets in-flight changes finish (up to ShutdownGrace). It
+// returns nil after a clean stop.
+func (w *Worker) Run(ctx context.Context) error {
+	slots := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	retryWait := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := w.consumeLane(ctx, p)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		log.Warn("lane interrupted; resuming", "error", err)
+		// Wait for one free slot, then take every other free one.
 		select {
+		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return
-		case <-time.After(retryWait):
-		}
-		retryWait = min(2*retryWait, 5*time.Second)
-	}
-}
-
-func (w *Worker) consumeLane(ctx context.Context, p int) error {
-	cons, err := w.deps.JS.Consumer(ctx, topology.ChangesStream, topology.ConsumerName(p))
-	if err != nil {
-		return fmt.Errorf("open consumer: %w", err)
-	}
-	// One message at a time, so nothing prefetched outlives AckWait.
-	it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.PullExpiry(5*time.Second))
-	if err != nil {
-		return fmt.Errorf("pull: %w", err)
-	}
-	stopped := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			it.Drain()
-		case <-stopped:
-		}
-	}()
-	defer close(stopped)
-	defer it.Stop()
-	for {
-		msg, err := it.Next()
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 			return nil
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		n := 1
+	take:
+		for n < maxBatch {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break take
 			}
-			return err
 		}
-		if ctx.Err() != nil {
-			// Received while draining: hand it back at once.
-			_ = msg.Nak()
+		got := 0
+		// The pull request goes out now; no delivery of it was sent earlier.
+		pulledAt := time.Now()
+		err := w.deps.Source.Fetch(ctx, n, time.Second, func(d Delivery) {
+			got++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				pctx, cancel := detach(ctx, w.cfg.ShutdownGrace)
+				defer cancel()
+				w.handle(pctx, ctx, d, pulledAt)
+			}()
+		})
+		for ; got < n; got++ {
+			<-slots
+		}
+		if err != nil && ctx.Err() == nil {
+			w.deps.Logger.Warn("pulling changes failed; retrying", "error", err, "retry_in", retryWait)
+			select {
+			case <-ctx.Done():
+			case <-time.After(retryWait):
+			}
+			retryWait = min(2*retryWait, 5*time.Second)
 			continue
 		}
-		// Work continues after ctx ends, bounded by the shutdown grace.
-		pctx, cancel := detach(ctx, w.cfg.ShutdownGrace)
-		w.handle(pctx, msg)
-		cancel()
+		retryWait = 100 * time.Millisecond
 	}
+	return nil
 }
 
 // detach returns a context that ignores parent's cancellation for up to

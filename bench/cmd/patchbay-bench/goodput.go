@@ -18,8 +18,9 @@ import (
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 )
 
-// partitions is PATCHBAY_PARTITIONS's default: lanes per worker, and at most
-// one change in flight per lane fleet-wide.
+// partitions sizes the go-retryablehttp baseline (goroutines per worker):
+// the former PATCHBAY_PARTITIONS default, kept so the comparison stays the
+// one the README reports.
 const partitions = 32
 
 // Targets of issue 12: a fixed limit, and a changing one (goodput against

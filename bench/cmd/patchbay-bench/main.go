@@ -33,11 +33,6 @@
 // api: intake throughput in alternating rounds, then end-to-end throughput
 // with each of -cluster-workers workers, and the ratio cluster / single.
 //
-// -scenario isolation, fanout and pause (issue 11) are the partial-failure
-// runs described in partial.go: a failing resource next to healthy ones, many
-// resources behind a slow upstream, and a worker frozen (SIGSTOP) or cut off
-// from NATS (a stalled TCP proxy) past its lease.
-//
 // Everything is bounded by -timeout and cleaned up on exit, interrupt or
 // failure.
 package main
@@ -118,6 +113,8 @@ type config struct {
 	clusterPerRound   int
 	clusterWarmup     int
 	clusterE2EChanges int
+
+	workerOnly string
 }
 
 // Scenarios and their default -timeout.
@@ -125,10 +122,7 @@ var scenarioTimeouts = map[string]time.Duration{
 	"process": 4 * time.Minute,
 	"goodput": 15 * time.Minute,
 	"cluster": 3 * time.Minute,
-	// Issue 11's partial-failure scenarios (partial.go).
-	"isolation": 4 * time.Minute,
-	"fanout":    4 * time.Minute,
-	"pause":     6 * time.Minute,
+	"workers": 15 * time.Minute,
 }
 
 func parseFlags(args []string) (config, error) {
@@ -150,7 +144,8 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.e2eRateFor, "e2e-rate-duration", 10*time.Second, "duration of the paced end-to-end run")
 	fs.BoolVar(&c.longPoll, "long-poll", true, "in the paced end-to-end run, follow each change with GET /v1/changes/{id}?wait=30s")
 	fs.DurationVar(&c.timeout, "timeout", 0, "upper bound of the whole run (default: process 4m, goodput 15m, cluster 3m)")
-	fs.StringVar(&c.scenario, "scenario", "process", "process: intake, latency, end to end and memory; goodput: throughput under an upstream rate limit vs go-retryablehttp (issue 4); cluster: 3-node R3 JetStream cluster next to a single node (issue 7); isolation, fanout, pause: partial failures (issue 11, see partial.go)")
+	fs.StringVar(&c.scenario, "scenario", "process", "process: intake, latency, end to end and memory; goodput: throughput under an upstream rate limit vs go-retryablehttp (issue 4); cluster: 3-node R3 JetStream cluster next to a single node (issue 7); workers: order, fencing and throughput of the workers (issue 11)")
+	fs.StringVar(&c.workerOnly, "workers-only", "", "workers: run only the steps whose name contains this (failing, throughput, frozen, stalled)")
 	limits := fs.String("goodput-limits", "20,100", "goodput: simulator limits in requests/second, comma separated")
 	fs.IntVar(&c.goodputChanges, "goodput-changes", 2000, "goodput: changes per run")
 	fs.IntVar(&c.goodputResources, "goodput-resources", 500, "goodput: peerings the changes are spread over")
@@ -192,7 +187,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	def, ok := scenarioTimeouts[c.scenario]
 	if !ok {
-		return c, fmt.Errorf("-scenario %q: want process, goodput, cluster, isolation, fanout or pause", c.scenario)
+		return c, fmt.Errorf("-scenario %q: want process, goodput, cluster or workers", c.scenario)
 	}
 	if c.timeout == 0 {
 		c.timeout = def
@@ -253,12 +248,8 @@ func realMain(ctx context.Context) error {
 		runErr = r.goodput(ctx)
 	case "cluster":
 		runErr = r.cluster(ctx)
-	case "isolation":
-		runErr = r.isolation(ctx)
-	case "fanout":
-		runErr = r.fanout(ctx)
-	case "pause":
-		runErr = r.pause(ctx)
+	case "workers":
+		runErr = r.workers(ctx)
 	default:
 		runErr = r.run(ctx)
 	}

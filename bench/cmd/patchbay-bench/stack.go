@@ -36,8 +36,7 @@ type stack struct {
 	started  int      // workers ever started (names worker-1, worker-2, ...)
 
 	replicas int
-	extraEnv []string // given to the api and every worker after the NATS settings
-	natsURL  string   // comma-separated, every node
+	natsURL  string // comma-separated, every node
 	apiURL   string
 	nc       *nats.Conn // the driver's connection
 	js       jetstream.JetStream
@@ -138,7 +137,7 @@ func (s *stack) startNATS(ctx context.Context, nodes int) error {
 }
 
 func (s *stack) natsEnv() []string {
-	return append([]string{"NATS_URL=" + s.natsURL, "NATS_REPLICAS=" + strconv.Itoa(s.replicas)}, s.extraEnv...)
+	return []string{"NATS_URL=" + s.natsURL, "NATS_REPLICAS=" + strconv.Itoa(s.replicas)}
 }
 
 // startAPI starts cmd/api and waits for /readyz (streams and buckets present).

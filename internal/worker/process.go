@@ -1,0 +1,236 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/topology"
+	"github.com/patchbay/patchbay/internal/tracectx"
+)
+
+// errLost wraps the reason a delivery lost its change (lease ran out, a
+// later delivery or generation owns the record, the record is terminal):
+// such a delivery is dropped without any further write, publish, ack or nak.
+type errLost struct{ cause error }
+
+func (e *errLost) Error() string { return "delivery lost the change: " + e.cause.Error() }
+func (e *errLost) Unwrap() error { return e.cause }
+
+func lost(cause error) error { return &errLost{cause} }
+
+// job is one delivery being processed.
+type job struct {
+	w     *Worker
+	d     Delivery
+	l     *lease
+	m     change.Message
+	owner change.Owner
+	tp    string
+	log   *slog.Logger
+}
+
+// handle processes one delivery. ctx bounds the work (it outlives the
+// worker's run context by the shutdown grace); run is the worker's run
+// context, used to hand back changes received while stopping.
+func (w *Worker) handle(ctx, run context.Context, d Delivery, pulledAt time.Time) {
+	l := newLease(ctx, d, pulledAt, w.cfg.AckWait)
+	defer l.stop()
+	safety := w.cfg.safety()
+	var m change.Message
+	if err := json.Unmarshal(d.Data(), &m); err != nil || !change.ValidID(m.ID) {
+		// Not something our intake wrote; keep it out of the queue for good.
+		w.deps.Logger.Error("undecodable change message terminated", "seq", d.Seq(), "error", err)
+		if l.ok(safety) {
+			_ = d.Term()
+		}
+		return
+	}
+	log := w.deps.Logger.With("change_id", m.ID, "operation", m.Operation, "resource", m.Resource.Path,
+		"seq", d.Seq(), "delivery", d.NumDelivered())
+	// Only a well-formed W3C traceparent travels on (to the upstream call
+	// and the result events).
+	tp := tracectx.Clean(d.Header(tracectx.Header))
+	if id := tracectx.TraceID(tp); id != "" {
+		log = log.With("trace_id", id)
+	}
+	if run.Err() != nil {
+		// Received while stopping: hand it back at once.
+		if l.ok(safety) {
+			_ = d.Nak(0)
+		}
+		return
+	}
+	// The lease since the pull request is the proof the delivery is ours;
+	// renew first only if little of it is left.
+	if err := l.ensure(l.ctx, safety); err != nil {
+		log.Warn("delivery not confirmed; dropped", "error", err)
+		return
+	}
+	go l.keepAlive(w.cfg.AckWait / 4)
+	j := &job{w: w, d: d, l: l, m: m, owner: change.Owner{Seq: d.Seq(), Delivery: d.NumDelivered()}, tp: tp, log: log}
+	err := j.run(l.ctx)
+	var le *errLost
+	switch {
+	case err == nil:
+	case errors.As(err, &le) || errors.Is(err, ErrLeaseLost):
+		log.Warn("change lost to another delivery or lease expired; dropped without writing, publishing, acking or naking", "reason", err)
+	default:
+		// Infrastructure trouble (NATS): hand the change back; the record
+		// tells the next delivery where we were.
+		log.Error("change processing interrupted; will be redelivered", "error", err)
+		if l.ok(safety) {
+			_ = d.Nak(time.Second)
+		}
+	}
+}
+
+// guard fails unless the lease has at least the safety margin left.
+func (j *job) guard() error {
+	if !j.l.ok(j.w.cfg.safety()) {
+		return lost(ErrLeaseLost)
+	}
+	return nil
+}
+
+func (j *job) run(ctx context.Context) error {
+	// Order: only the first queued change of the resource runs.
+	seq, head, err := j.w.deps.Heads.Head(ctx, j.m.Resource)
+	if errors.Is(err, topology.ErrNoHead) {
+		return lost(fmt.Errorf("change %d no longer queued", j.owner.Seq))
+	}
+	if err != nil {
+		return err
+	}
+	if seq != j.owner.Seq {
+		return j.waitBehind(ctx, seq, head)
+	}
+	cur, err := j.load(ctx)
+	if err != nil {
+		return err
+	}
+	gen := j.m.Generation
+	switch {
+	case gen < cur.rec.Generation:
+		j.log.Info("stale delivery of an earlier generation acknowledged", "generation", gen)
+		return j.ack(ctx)
+	case gen == cur.rec.Generation && cur.rec.State.Terminal():
+		return j.finishTerminal(ctx, cur)
+	case gen == cur.rec.Generation && !cur.rec.MayAct(gen, j.owner):
+		return lost(change.ErrNotOwner)
+	}
+	if wait := j.takeoverWait(cur.rec); wait > 0 {
+		// An earlier delivery's attempt may still be running: JetStream
+		// redelivered early (a nak from a stale worker, delayed on a stalled
+		// link, can do that). Wait until that attempt must have ended.
+		j.log.Info("earlier delivery's attempt may still run; handing the change back", "wait", wait)
+		if err := j.guard(); err != nil {
+			return err
+		}
+		return j.d.Nak(wait)
+	}
+	// Fence: claim and call only on a lease that outlasts the call
+	// (renewed with a confirmed heartbeat if needed).
+	if need := j.w.cfg.CallTimeout + j.w.cfg.safety(); j.l.ensure(ctx, need) != nil {
+		j.log.Warn("lease too short for an upstream call; handing the change back", "remaining", j.l.remaining(), "need", need)
+		if err := j.guard(); err != nil {
+			return err
+		}
+		return j.d.Nak(100 * time.Millisecond)
+	}
+	handedBack, cur, attempt, err := j.passGate(ctx, cur)
+	if handedBack || err != nil {
+		return err
+	}
+	j.log = j.log.With("attempt", attempt.Number)
+	return j.attempt(ctx, cur, attempt)
+}
+
+// claim starts an attempt on the record for this delivery (compare-and-swap,
+// adopting the message's generation if it is newer); the attempt starts at
+// startAt, the reserved slot.
+func (j *job) claim(ctx context.Context, cur current, startAt time.Time) (current, change.Attempt, error) {
+	now := j.w.deps.Now().UTC()
+	startAt = startAt.UTC()
+	var attempt change.Attempt
+	cur, err := j.update(ctx, cur, func(r *change.Record) error {
+		if err := j.adopt(r, now); err != nil {
+			return err
+		}
+		a, err := r.StartAttempt(j.m.Generation, j.owner, now)
+		if err != nil {
+			return err
+		}
+		if startAt.After(now) {
+			a.StartedAt = startAt
+			r.Attempts[len(r.Attempts)-1].StartedAt = startAt
+		}
+		attempt = a
+		return nil
+	})
+	return cur, attempt, err
+}
+
+// takeoverWait is how long to wait before taking over r from an earlier
+// delivery whose attempt is running: until the attempt's start plus the
+// call timeout and the safety margin (by this worker's clock). An owner
+// claims an attempt only with more than that left on its lease, so a
+// redelivery after its lease ran out waits nothing.
+func (j *job) takeoverWait(r change.Record) time.Duration {
+	n := len(r.Attempts)
+	if r.State != change.StateRunning || r.Owner == nil || *r.Owner == j.owner || r.Generation != j.m.Generation || n == 0 {
+		return 0
+	}
+	until := r.Attempts[n-1].StartedAt.Add(j.w.cfg.CallTimeout + j.w.cfg.safety())
+	return until.Sub(j.w.deps.Now())
+}
+
+// adopt moves r to the message's generation when the message is newer.
+func (j *job) adopt(r *change.Record, now time.Time) error {
+	if j.m.Generation > r.Generation {
+		return r.Adopt(j.m, now)
+	}
+	return nil
+}
+
+// waitBehind hands a change back while an earlier change of its resource
+// (head, at sequence seq) is queued: until the head's next attempt when it
+// waits for one, else shortly (growing with the delivery count), with jitter.
+func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
+	jitter := time.Duration(rand.Int64N(int64(behindDelay)))
+	// Each hand-back waits a little longer (100 ms more each time, up to
+	// 1 s), so a follower of a long-running head costs few requests...
+	delay := min(behindDelay*time.Duration(j.d.NumDelivered()), maxBehindDelay) + jitter
+	// ... unless the head's record tells when it will be done or tried.
+	var hm change.Message
+	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
+		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil {
+			now := j.w.deps.Now()
+			switch n := len(rec.Attempts); {
+			case rec.State == change.StateRetrying && rec.NextAttemptAt != nil && rec.NextAttemptAt.After(now):
+				delay = rec.NextAttemptAt.Sub(now) + jitter
+			case rec.State == change.StateRunning && n > 0 && rec.Attempts[n-1].StartedAt.After(now):
+				// Claimed a gate slot in the future: done shortly after it.
+				delay = rec.Attempts[n-1].StartedAt.Sub(now) + behindDelay + jitter
+			}
+		}
+	}
+	j.log.Debug("waiting behind an earlier change of the resource", "head_seq", seq, "delay", delay)
+	if err := j.guard(); err != nil {
+		return err
+	}
+	return j.d.Nak(delay)
+}
+
+// behindDelay is the first delay of a change handed back behind its
+// resource's running head; it grows by as much with each hand-back, up to
+// maxBehindDelay.
+const (
+	behindDelay    = 100 * time.Millisecond
+	maxBehindDelay = time.Second
+)

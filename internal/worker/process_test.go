@@ -1,0 +1,353 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/patchbay/patchbay/internal/ccloud"
+	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/events"
+)
+
+const (
+	idA = "chg_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	idB = "chg_bbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+func TestHeadRunsAndEndsWithOneMarkedTerminalEvent(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	b.handle(d)
+	rec, _, err := b.store.Get(context.Background(), idA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != change.StateSucceeded || rec.TerminalEvent != events.ID(rec) || rec.Owner == nil || *rec.Owner != (change.Owner{Seq: 7, Delivery: 1}) {
+		t.Fatalf("record %+v", rec)
+	}
+	if acks, naks, _ := d.settled(); acks != 1 || naks != 0 {
+		t.Fatalf("acks %d naks %d", acks, naks)
+	}
+	if got := b.events.states(); !slices.Equal(got, []change.State{change.StateSucceeded}) {
+		t.Fatalf("events %v", got)
+	}
+	// A redelivery (the ack was lost) acks again without a second event.
+	d2 := &fakeDelivery{data: d.data, seq: 7, dc: 2}
+	b.handle(d2)
+	if acks, _, _ := d2.settled(); acks != 1 || len(b.events.states()) != 1 || b.up.count() != 1 {
+		t.Fatalf("redelivery: acks %d, events %v, calls %d", acks, b.events.states(), b.up.count())
+	}
+}
+
+func TestTerminalRecordWithoutMarkPublishesOnce(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	m, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	rec := change.NewRecord(m)
+	o := change.Owner{Seq: 7, Delivery: 1}
+	a, _ := rec.StartAttempt(0, o, msgTime)
+	_ = rec.Succeed(0, o, a, nil, msgTime) // crashed before publishing
+	b.store.put(rec)
+	d.dc = 2
+	b.handle(d)
+	got, _, _ := b.store.Get(context.Background(), idA)
+	if len(b.events.states()) != 1 || got.TerminalEvent == "" || b.up.count() != 0 {
+		t.Fatalf("events %v, mark %q, calls %d", b.events.states(), got.TerminalEvent, b.up.count())
+	}
+}
+
+func TestChangeBehindItsResourceHeadWaits(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	hm, head := b.message(idA, "p-1", 3, 0)
+	_, d := b.message(idB, "p-1", 9, 0)
+	b.setHead("p-1", 3, head.data)
+
+	// The head runs (or is about to): a short delay.
+	b.handle(d)
+	_, naks, _ := d.settled()
+	if naks != 1 || d.nakDelay > time.Second || b.up.count() != 0 || b.store.writes != 0 {
+		t.Fatalf("naks %d delay %s calls %d writes %d", naks, d.nakDelay, b.up.count(), b.store.writes)
+	}
+	if _, _, err := b.store.Get(context.Background(), idB); err == nil {
+		t.Fatal("a change behind its head wrote a record")
+	}
+
+	// The head waits for a retry in 30s: wait about as long.
+	rec := change.NewRecord(hm)
+	next := time.Now().Add(30 * time.Second)
+	rec.State, rec.NextAttemptAt = change.StateRetrying, &next
+	b.store.put(rec)
+	d2 := &fakeDelivery{data: d.data, seq: 9, dc: 2}
+	b.handle(d2)
+	if d2.nakDelay < 29*time.Second || d2.nakDelay > 31*time.Second {
+		t.Fatalf("delay behind a waiting head %s", d2.nakDelay)
+	}
+}
+
+func TestStaleDeliveryIsDropped(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	m, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	rec := change.NewRecord(m)
+	if _, err := rec.StartAttempt(0, change.Owner{Seq: 7, Delivery: 5}, msgTime); err != nil {
+		t.Fatal(err)
+	}
+	b.store.put(rec)
+	d.dc = 3 // an older delivery than the record's owner
+	b.handle(d)
+	acks, naks, terms := d.settled()
+	if acks+naks+terms != 0 || b.up.count() != 0 || b.store.writes != 0 || len(b.events.states()) != 0 {
+		t.Fatalf("stale delivery acted: acks %d naks %d terms %d calls %d writes %d events %v",
+			acks, naks, terms, b.up.count(), b.store.writes, b.events.states())
+	}
+}
+
+// TestConflictReappliesOnlyWhileOwned: a compare-and-swap conflict whose
+// re-read shows a later owner (or a terminal state) ends the delivery
+// without writing; an unrelated write is re-applied on.
+func TestConflictReappliesOnlyWhileOwned(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		interfere func(r *change.Record)
+		wantState change.State
+		wantAcks  int
+	}{
+		{"later owner took over", func(r *change.Record) { r.Owner = &change.Owner{Seq: 7, Delivery: 9} }, change.StateRunning, 0},
+		{"record became terminal", func(r *change.Record) { r.State = change.StateSucceeded }, change.StateSucceeded, 0},
+		{"unrelated write", func(r *change.Record) { r.UpdatedAt = r.UpdatedAt.Add(time.Millisecond) }, change.StateSucceeded, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundle(t, 3*time.Second, time.Second)
+			_, d := b.message(idA, "p-1", 7, 0)
+			b.setHead("p-1", 7, d.data)
+			done := false
+			b.store.beforeUpdate = func(s *fakeStore, rec change.Record) {
+				if rec.State.Terminal() && !done { // the conclusion
+					done = true
+					cur, _, _ := s.Get(context.Background(), rec.ID)
+					tc.interfere(&cur)
+					s.put(cur)
+				}
+			}
+			b.handle(d)
+			rec, _, _ := b.store.Get(context.Background(), idA)
+			acks, naks, _ := d.settled()
+			if rec.State != tc.wantState || acks != tc.wantAcks || naks != 0 {
+				t.Fatalf("state %s acks %d naks %d", rec.State, acks, naks)
+			}
+			if tc.wantAcks == 0 && len(b.events.states()) != 0 {
+				t.Fatalf("a delivery that lost the change published %v", b.events.states())
+			}
+		})
+	}
+}
+
+func TestNewerGenerationMessageIsAuthoritative(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	m, d := b.message(idA, "p-1", 20, 1)
+	b.setHead("p-1", 20, d.data)
+	old := m
+	old.Generation = 0
+	rec := change.NewRecord(old)
+	o := change.Owner{Seq: 7, Delivery: 1}
+	a, _ := rec.StartAttempt(0, o, msgTime)
+	_ = rec.Fail(0, o, a, nil, msgTime)
+	rec.TerminalEvent = events.ID(rec)
+	b.store.put(rec)
+	b.handle(d)
+	got, _, _ := b.store.Get(context.Background(), idA)
+	if got.Generation != 1 || got.State != change.StateSucceeded || len(got.Attempts) != 2 || got.TerminalEvent != events.ID(got) {
+		t.Fatalf("record %+v", got)
+	}
+}
+
+// TestLostLeaseDuringTheCallDropsTheDelivery: heartbeats stop being
+// confirmed once the call started and the call outlives the lease (a
+// process pause does that); the worker then neither writes nor publishes
+// nor acks nor naks.
+func TestLostLeaseDuringTheCallDropsTheDelivery(t *testing.T) {
+	b := newBundle(t, 2200*time.Millisecond, 100*time.Millisecond)
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	calling := make(chan struct{})
+	d.heartbeat = func(ctx context.Context) error {
+		select {
+		case <-calling: // the link is gone once the call started
+			<-ctx.Done()
+			return ctx.Err()
+		default:
+			return nil
+		}
+	}
+	b.up.do = func(ctx context.Context) (*ccloud.Response, error) {
+		close(calling)
+		time.Sleep(2500 * time.Millisecond) // frozen past the lease
+		return &ccloud.Response{Status: 200, Body: []byte(`{}`)}, nil
+	}
+	b.handle(d)
+	rec, _, _ := b.store.Get(context.Background(), idA)
+	acks, naks, terms := d.settled()
+	if rec.State != change.StateRunning || acks+naks+terms != 0 || len(b.events.states()) != 0 {
+		t.Fatalf("after losing the lease: state %s acks %d naks %d terms %d events %v", rec.State, acks, naks, terms, b.events.states())
+	}
+}
+
+// TestPauseBeforeTheCallHandsTheChangeBack: a pause between claiming the
+// attempt and starting the call leaves less lease than the call may last,
+// so the call does not start.
+func TestPauseBeforeTheCallHandsTheChangeBack(t *testing.T) {
+	b := newBundle(t, 2500*time.Millisecond, 400*time.Millisecond)
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	var paused atomic.Bool
+	d.heartbeat = func(ctx context.Context) error {
+		if paused.Load() {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}
+	b.w.deps.Hooks.BeforeCall = func(string) { paused.Store(true); time.Sleep(2100 * time.Millisecond) }
+	b.handle(d)
+	if b.up.count() != 0 {
+		t.Fatal("the call started on a lease shorter than the call timeout")
+	}
+	if _, naks, _ := d.settled(); naks != 1 {
+		t.Fatalf("naks %d, want the change handed back", naks)
+	}
+}
+
+func TestLeaseCancelsItsContextAtTheDeadline(t *testing.T) {
+	d := &fakeDelivery{heartbeat: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}
+	start := time.Now()
+	l := newLease(context.Background(), d, start, 300*time.Millisecond)
+	defer l.stop()
+	go l.keepAlive(50 * time.Millisecond)
+	select {
+	case <-l.ctx.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("lease context not cancelled")
+	}
+	if el := time.Since(start); el < 300*time.Millisecond {
+		t.Fatalf("cancelled after %s, before the deadline", el)
+	}
+	if !errors.Is(context.Cause(l.ctx), ErrLeaseLost) {
+		t.Fatalf("cause %v", context.Cause(l.ctx))
+	}
+}
+
+func TestLeaseIgnoresLateConfirmation(t *testing.T) {
+	d := &fakeDelivery{}
+	l := newLease(context.Background(), d, time.Now(), 300*time.Millisecond)
+	defer l.stop()
+	d.heartbeat = func(ctx context.Context) error {
+		time.Sleep(400 * time.Millisecond) // confirmed after the deadline
+		return nil
+	}
+	if err := l.renew(context.Background()); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("late confirmation: %v", err)
+	}
+	if l.ok(0) || l.ctx.Err() == nil {
+		t.Fatal("lease still alive after its deadline")
+	}
+	if err := l.renew(context.Background()); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("a lost lease renewed: %v", err)
+	}
+}
+
+func TestLeaseExtendsFromTheSendTime(t *testing.T) {
+	d := &fakeDelivery{}
+	start := time.Now()
+	l := newLease(context.Background(), d, start, time.Second)
+	defer l.stop()
+	time.Sleep(300 * time.Millisecond)
+	if err := l.renew(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.remaining(); r < 800*time.Millisecond || r > time.Second {
+		t.Fatalf("remaining %s after a renewal", r)
+	}
+}
+
+func TestConfigRefusesALeaseShorterThanTheCall(t *testing.T) {
+	cfg := Config{AckWait: 30 * time.Second, CallTimeout: 30 * time.Second, Concurrency: 1, Policy: newBundleTestPolicy()}
+	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
+		t.Fatalf("ack wait == call timeout accepted: %v", err)
+	}
+	cfg.AckWait = 32 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNoTakeoverWhileAnEarlierAttemptMayRun: a redelivery that finds a
+// running attempt of an earlier delivery started less than the call
+// timeout ago (JetStream redelivered early) hands the change back until
+// that attempt must have ended; an older running attempt is taken over.
+func TestNoTakeoverWhileAnEarlierAttemptMayRun(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		started  time.Duration // before now
+		takeover bool
+	}{
+		{"recent attempt", 0, false},
+		{"attempt past the call timeout", 5 * time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundle(t, 3*time.Second, time.Second)
+			m, d := b.message(idA, "p-1", 7, 0)
+			b.setHead("p-1", 7, d.data)
+			rec := change.NewRecord(m)
+			if _, err := rec.StartAttempt(0, change.Owner{Seq: 7, Delivery: 1}, time.Now().Add(-tc.started)); err != nil {
+				t.Fatal(err)
+			}
+			b.store.put(rec)
+			d.dc = 2
+			b.handle(d)
+			acks, naks, _ := d.settled()
+			if tc.takeover {
+				if b.up.count() != 1 || acks != 1 {
+					t.Fatalf("not taken over: calls %d acks %d", b.up.count(), acks)
+				}
+				return
+			}
+			if b.up.count() != 0 || naks != 1 || d.nakDelay < 900*time.Millisecond || d.nakDelay > 1300*time.Millisecond {
+				t.Fatalf("calls %d naks %d delay %s", b.up.count(), naks, d.nakDelay)
+			}
+		})
+	}
+}
+
+// closingGate reserves a slot at once, but is closed (a 429 elsewhere) by
+// the time the slot comes.
+type closingGate struct{ openGate }
+
+func (closingGate) Blocked(string) time.Time { return time.Now().Add(time.Second) }
+
+// TestGateClosingAfterTheClaimRecordsANotSentAttempt: the attempt is
+// claimed when the slot is reserved; if the gate closes before the slot,
+// nothing is sent, the attempt is recorded as not sent (no error budget)
+// and the change handed back until the gate opens.
+func TestGateClosingAfterTheClaimRecordsANotSentAttempt(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	b.w.deps.Gate = closingGate{}
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	b.handle(d)
+	rec, _, _ := b.store.Get(context.Background(), idA)
+	_, naks, _ := d.settled()
+	if b.up.count() != 0 || naks != 1 || d.nakDelay < 900*time.Millisecond {
+		t.Fatalf("calls %d naks %d delay %s", b.up.count(), naks, d.nakDelay)
+	}
+	if rec.State != change.StateRetrying || len(rec.Attempts) != 1 || rec.Attempts[0].Error == nil || rec.Attempts[0].Error.Code != notSentCode {
+		t.Fatalf("record %+v", rec)
+	}
+	if n := errorAttempts(rec.Attempts, 0); n != 0 {
+		t.Fatalf("a not-sent attempt counted as %d error attempts", n)
+	}
+}
