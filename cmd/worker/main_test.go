@@ -30,7 +30,7 @@ func TestBadConfigurationExitsAtOnce(t *testing.T) {
 		{"PATCHBAY_ACK_WAIT", "-1s"},
 		{"PATCHBAY_ACK_WAIT", "31s"}, // not CCLOUD_TIMEOUT (30s) + the lease margin
 		{"WORKER_CONCURRENCY", "0"},
-		{"PATCHBAY_MAX_ACK_PENDING", "0"},
+		{"PATCHBAY_MAX_ACK_PENDING", "-1"},
 		{"RETRY_MAX_ATTEMPTS", "0"},
 		{"RETRY_BACKOFF_MAX", "1ms"},
 		{"NATS_REPLICAS", "7"},
