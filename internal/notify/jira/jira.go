@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -52,7 +51,7 @@ type Doer interface {
 type Jira struct {
 	cfg      Config
 	base     *url.URL
-	byCaller map[string]*Settings
+	settings *route.PerCaller[Settings]
 	def      *Settings
 	client   Doer
 	now      func() time.Time
@@ -73,46 +72,25 @@ func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, no
 	if cfg.Email == "" || cfg.APIToken == "" {
 		return nil, errors.New("the Jira e-mail and API token are required")
 	}
-	j := &Jira{cfg: cfg, base: u, byCaller: map[string]*Settings{}, client: client, now: now}
-	parse := func(n route.Notify) (*Settings, error) {
-		raw, ok := n[Name]
-		if !ok {
-			return nil, nil
-		}
-		var s Settings
-		if err := route.Decode(raw, &s); err != nil {
-			return nil, err
-		}
-		return &s, s.Events.Validate()
+	j := &Jira{cfg: cfg, base: u, client: client, now: now}
+	settings, err := route.ParsePerCaller(table, Name, func(st Settings) (*Settings, error) {
+		return &st, st.Events.Validate()
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range table.Callers() {
-		s, err := parse(table.For(c))
-		if err != nil {
-			return nil, fmt.Errorf("caller %q: notify.jira: %w", c, err)
-		}
-		j.byCaller[c] = s
-	}
-	if j.def, err = parse(table.Default()); err != nil {
-		return nil, fmt.Errorf("default notify.jira: %w", err)
-	}
+	j.settings = settings
 	return j, nil
 }
 
 // Name implements notify.Destination.
 func (j *Jira) Name() string { return Name }
 
-func (j *Jira) settingsFor(caller string) *Settings {
-	if s, ok := j.byCaller[caller]; ok {
-		return s
-	}
-	return j.def
-}
-
 // Wants implements notify.Destination: the caller chose Jira and this state,
 // and the change names a ticket that is not a ServiceNow one. A malformed
 // ticket is wanted, so that its refusal is visible on the record.
 func (j *Jira) Wants(_ context.Context, ev events.Event) (bool, error) {
-	s := j.settingsFor(ev.Data.RequestedBy)
+	s := j.settings.For(ev.Data.RequestedBy)
 	t := ev.Data.Ticket
 	return s != nil && s.Events.Wants(ev.Data.State) && t != "" && !ticket.IsServiceNowLike(t), nil
 }

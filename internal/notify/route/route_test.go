@@ -71,3 +71,44 @@ func TestSecretRef(t *testing.T) {
 		}
 	}
 }
+
+// TestPerCallerFor: a change's requested_by finds its caller's settings,
+// also for a Slack user of that caller ("ops (slack T1/U1)"); others get
+// the default, and a caller without the key gets nil (not the default).
+func TestPerCallerFor(t *testing.T) {
+	tb, err := route.Parse([]byte(`{"callers":[
+		{"name":"ops","notify":{"jira":{"events":["failed"]}}},
+		{"name":"quiet","notify":{"webhook":{"url":"https://h.example.com"}}}]}`), `{"jira":{}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type settings struct {
+		Events route.Events `json:"events,omitempty"`
+	}
+	p, err := route.ParsePerCaller(tb, "jira", func(s settings) (*settings, error) { return &s, s.Events.Validate() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		requestedBy string
+		wantOps     bool // ops' own settings (only "failed")
+		wantNil     bool
+	}{
+		{"ops", true, false},
+		{"ops (slack T1/U1)", true, false},
+		{"stranger", false, false},
+		{"quiet", false, true},
+	} {
+		got := p.For(tc.requestedBy)
+		switch {
+		case tc.wantNil:
+			if got != nil {
+				t.Errorf("%q: %+v, want nil", tc.requestedBy, got)
+			}
+		case got == nil:
+			t.Errorf("%q: nil", tc.requestedBy)
+		case tc.wantOps != (len(got.Events) == 1):
+			t.Errorf("%q: %+v", tc.requestedBy, got)
+		}
+	}
+}

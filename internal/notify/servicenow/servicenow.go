@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -52,7 +51,7 @@ type Doer interface {
 type ServiceNow struct {
 	cfg      Config
 	base     *url.URL
-	byCaller map[string]*Settings
+	settings *route.PerCaller[Settings]
 	def      *Settings
 	client   Doer
 	now      func() time.Time
@@ -79,46 +78,25 @@ func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, no
 	case !basic && cfg.Token == "":
 		return nil, errors.New("credentials are required (user and password, or a token)")
 	}
-	s := &ServiceNow{cfg: cfg, base: u, byCaller: map[string]*Settings{}, client: client, now: now}
-	parse := func(n route.Notify) (*Settings, error) {
-		raw, ok := n[Name]
-		if !ok {
-			return nil, nil
-		}
-		var st Settings
-		if err := route.Decode(raw, &st); err != nil {
-			return nil, err
-		}
+	s := &ServiceNow{cfg: cfg, base: u, client: client, now: now}
+	settings, err := route.ParsePerCaller(table, Name, func(st Settings) (*Settings, error) {
 		return &st, st.Events.Validate()
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range table.Callers() {
-		st, err := parse(table.For(c))
-		if err != nil {
-			return nil, fmt.Errorf("caller %q: notify.servicenow: %w", c, err)
-		}
-		s.byCaller[c] = st
-	}
-	if s.def, err = parse(table.Default()); err != nil {
-		return nil, fmt.Errorf("default notify.servicenow: %w", err)
-	}
+	s.settings = settings
 	return s, nil
 }
 
 // Name implements notify.Destination.
 func (s *ServiceNow) Name() string { return Name }
 
-func (s *ServiceNow) settingsFor(caller string) *Settings {
-	if st, ok := s.byCaller[caller]; ok {
-		return st
-	}
-	return s.def
-}
-
 // Wants implements notify.Destination: the caller chose ServiceNow and this
 // state, and the ticket has the table:sys_id form (validated on delivery,
 // so that a malformed one is refused visibly).
 func (s *ServiceNow) Wants(_ context.Context, ev events.Event) (bool, error) {
-	st := s.settingsFor(ev.Data.RequestedBy)
+	st := s.settings.For(ev.Data.RequestedBy)
 	return st != nil && st.Events.Wants(ev.Data.State) && ticket.IsServiceNowLike(ev.Data.Ticket), nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -53,11 +52,11 @@ type Doer interface {
 
 // Webhook is the destination.
 type Webhook struct {
-	byCaller map[string]*target
-	def      *target
-	client   Doer
-	now      func() time.Time
-	secrets  []string
+	targets *route.PerCaller[target]
+	def     *target
+	client  Doer
+	now     func() time.Time
+	secrets []string
 }
 
 // New parses every caller's "webhook" settings in table, resolves the
@@ -67,30 +66,14 @@ func New(table *route.Table, policy outbound.Policy, client Doer, lookupEnv func
 	if table == nil || client == nil || lookupEnv == nil || now == nil {
 		return nil, errors.New("webhook: nil dependency")
 	}
-	w := &Webhook{byCaller: map[string]*target{}, client: client, now: now}
-	parse := func(n route.Notify) (*target, error) {
-		raw, ok := n[Name]
-		if !ok {
-			return nil, nil
-		}
-		var s Settings
-		if err := route.Decode(raw, &s); err != nil {
-			return nil, err
-		}
-		return w.target(s, table.Dir, policy, lookupEnv)
-	}
-	for _, c := range table.Callers() {
-		t, err := parse(table.For(c))
-		if err != nil {
-			return nil, fmt.Errorf("caller %q: notify.webhook: %w", c, err)
-		}
-		w.byCaller[c] = t
-	}
-	t, err := parse(table.Default())
+	w := &Webhook{client: client, now: now}
+	targets, err := route.ParsePerCaller(table, Name, func(st Settings) (*target, error) {
+		return w.target(st, table.Dir, policy, lookupEnv)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("default notify.webhook: %w", err)
+		return nil, err
 	}
-	w.def = t
+	w.targets = targets
 	return w, nil
 }
 
@@ -136,24 +119,17 @@ func (w *Webhook) Secrets() []string { return w.secrets }
 // Name implements notify.Destination.
 func (w *Webhook) Name() string { return Name }
 
-func (w *Webhook) targetFor(caller string) *target {
-	if t, ok := w.byCaller[caller]; ok {
-		return t
-	}
-	return w.def
-}
-
 // Wants implements notify.Destination: the caller (or the default) has a
 // webhook that chose the event's state.
 func (w *Webhook) Wants(_ context.Context, ev events.Event) (bool, error) {
-	t := w.targetFor(ev.Data.RequestedBy)
+	t := w.targets.For(ev.Data.RequestedBy)
 	return t != nil && t.events.Wants(ev.Data.State), nil
 }
 
 // RateScope implements notify.RateScoper: a webhook receiver's rate limit
 // is its host's, so a 429 from one caller's receiver pauses only that host.
 func (w *Webhook) RateScope(ev events.Event) string {
-	t := w.targetFor(ev.Data.RequestedBy)
+	t := w.targets.For(ev.Data.RequestedBy)
 	if t == nil {
 		return ""
 	}
@@ -165,7 +141,7 @@ func (w *Webhook) RateScope(ev events.Event) string {
 
 // Deliver implements notify.Destination.
 func (w *Webhook) Deliver(ctx context.Context, ev events.Event, raw []byte) error {
-	t := w.targetFor(ev.Data.RequestedBy)
+	t := w.targets.For(ev.Data.RequestedBy)
 	if t == nil {
 		return notify.Permanent("no_route", "no webhook for this caller any more")
 	}
