@@ -10,6 +10,7 @@ import (
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/netstall"
+	"github.com/patchbay/patchbay/internal/testkit"
 )
 
 // orderedLoad submits rounds x resources changes one at a time (so the
@@ -130,10 +131,9 @@ func TestStalledNATSLink(t *testing.T) {
 	st.startWorker(cfg)
 	ids, want := st.orderedLoad(8, 4)
 	// Mid-run: once the upstream has calls in flight, stall the link.
-	deadline := time.Now().Add(10 * time.Second)
-	for st.sim.InFlight() == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "upstream calls in flight", func() (bool, string) {
+		return st.sim.InFlight() > 0, "none in flight"
+	})
 	proxy.Pause()
 	st.startWorker(st.workerConfig())
 	time.Sleep(2*st.natsCfg.AckWait + time.Second)

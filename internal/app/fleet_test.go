@@ -11,6 +11,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/testkit"
 )
 
 // seedPeerings adds n peerings p-0..p-(n-1) in env-1.
@@ -187,13 +188,9 @@ func TestWorkerKilledDuringSlowCall(t *testing.T) {
 	st.sim.SetFaults(ccloudsim.Faults{SlowRate: 1, SlowDelay: 1500 * time.Millisecond, Seed: 3})
 	doomed := st.startWorker(st.workerConfig())
 	rec := st.submit("/networking/v1/peerings/p-1", `{"spec":{"display_name":"survivor","environment":{"id":"env-1"}}}`, nil)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(st.sim.Requests()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the call never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "the slow call reaching the upstream", func() (bool, string) {
+		return len(st.sim.Requests()) > 0, "no request yet"
+	})
 	doomed.kill()
 	st.sim.SetFaults(ccloudsim.Faults{})
 	st.startWorker(st.workerConfig())

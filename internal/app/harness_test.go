@@ -314,22 +314,15 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // events (the event follows the terminal record, after a crash by up to AckWait).
 func (st *stack) waitEvents(ids []string, n int, within time.Duration) map[string][]events.Event {
 	st.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		evs := st.terminalEvents()
-		missing := ""
+	var evs map[string][]events.Event
+	testkit.Eventually(st.t, within, "terminal events", func() (bool, string) {
+		evs = st.terminalEvents()
 		for _, id := range ids {
 			if len(evs[id]) < n {
-				missing = id
-				break
+				return false, "none for " + id
 			}
 		}
-		if missing == "" {
-			return evs
-		}
-		if time.Now().After(deadline) {
-			st.t.Fatalf("no terminal event for %s within %s", missing, within)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
+		return true, ""
+	})
+	return evs
 }

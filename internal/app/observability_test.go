@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"github.com/patchbay/patchbay/internal/app"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/testkit"
 )
 
 // observedAPI replaces the stack's api by one registered on a registry the
@@ -238,17 +240,11 @@ func TestQueueMetricsAreReadFromJetStream(t *testing.T) {
 	for _, id := range ids {
 		st.waitTerminal(id, 20*time.Second)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, "an empty backlog after every change completed", func() (bool, string) {
 		mfs = parseExposition(t, scrape(t, reg))
-		if gauge(t, mfs, "patchbay_queue_backlog_changes") == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("backlog still %v after every change completed", gauge(t, mfs, "patchbay_queue_backlog_changes"))
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval
-	}
+		backlog := gauge(t, mfs, "patchbay_queue_backlog_changes")
+		return backlog == 0, fmt.Sprintf("backlog %v", backlog)
+	})
 	if got := gauge(t, mfs, "patchbay_queue_oldest_change_age_seconds"); got != 0 {
 		t.Fatalf("oldest change age %v with an empty queue", got)
 	}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/testkit"
 )
 
 func TestAPIAnswers503WhileNATSIsDownAndRecovers(t *testing.T) {
@@ -28,20 +30,13 @@ func TestAPIAnswers503WhileNATSIsDownAndRecovers(t *testing.T) {
 	}
 
 	st.restartNATS()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, "the api accepting again after NATS came back", func() (bool, string) {
 		resp, _ := st.do(http.MethodPatch, "/networking/v1/peerings/p-1", testToken, "application/json", body, nil)
-		if resp.StatusCode == http.StatusAccepted {
-			break
-		}
-		if resp.StatusCode != http.StatusServiceUnavailable {
+		if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("while recovering: %d", resp.StatusCode)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("api did not recover after NATS came back")
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval of a poll-with-deadline
-	}
+		return resp.StatusCode == http.StatusAccepted, fmt.Sprintf("status %d", resp.StatusCode)
+	})
 	// Exactly the two accepted changes are in the queue: the 503 left nothing behind.
 	if n := st.queued(); n != 2 {
 		t.Fatalf("%d changes queued, want 2", n)
@@ -59,13 +54,10 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	}
 	first := st.startWorker(st.workerConfig())
 	// Kill once a few changes are through.
-	deadline := time.Now().Add(20 * time.Second)
-	for len(st.sim.Requests()) < 5 {
-		if time.Now().After(deadline) {
-			t.Fatal("worker made no progress")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, "five upstream calls before the kill", func() (bool, string) {
+		n := len(st.sim.Requests())
+		return n >= 5, fmt.Sprintf("%d calls", n)
+	})
 	first.kill()
 	st.sim.SetFaults(ccloudsim.Faults{})
 	st.startWorker(st.workerConfig())
