@@ -2,21 +2,12 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/patchbay/patchbay/bench/benchrun"
-	"github.com/patchbay/patchbay/internal/app"
-	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/retry"
-	"github.com/patchbay/patchbay/internal/testkit"
-	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // Benchmarks of the whole pipeline in one process: embedded NATS (file
@@ -34,84 +25,42 @@ const (
 	benchResources = 256  // peerings the load is spread over (ordered lanes)
 	benchIntakeRPS = 1000 // paced intake rate
 	benchE2ERPS    = 200  // paced end-to-end rate
-	benchToken     = "bench-token-0123456789abcdef"
-	benchSimKey    = "bench-key"
-	benchSimSecret = "bench-secret-0123456789"
 )
 
-// newBenchStack starts NATS, the simulator and the api, and one worker when
-// worker is true, and returns them as a load target.
+// newBenchStack starts NATS, the simulator and the api (the common test
+// stack, logs discarded), and one worker when worker is true, and returns
+// them as a load target.
 func newBenchStack(b *testing.B, worker bool) benchrun.Target {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	// The benchmark's own connection (raw publishes, terminal events).
-	ns, nc, js := testkit.StartNATS(b)
-
-	sim, err := ccloudsim.New(ccloudsim.Options{Credentials: map[string]string{benchSimKey: benchSimSecret}, LogLimit: 1000})
-	if err != nil {
-		b.Fatal(err)
-	}
+	// No per-caller intake limit (the stack's default): one caller sends
+	// all the load.
+	st := newStackWith(b, stackOptions{ackWait: 60 * time.Second, quiet: true, sim: ccloudsim.Options{LogLimit: 1000}})
 	ids := benchrun.PeeringIDs(benchResources)
-	benchrun.SeedPeerings(sim, ids)
-	simSrv := httptest.NewServer(sim)
-	b.Cleanup(simSrv.Close)
-
-	natsCfg := topology.Settings{URL: ns.ClientURL(), Replicas: 1, AckWait: 60 * time.Second}
-	// No per-caller intake limit (the zero value): one caller sends all the load.
-	api, err := app.NewAPI(ctx, app.APIConfig{
-		NATS: natsCfg, APITokens: "bench=" + benchToken, MaxBodyBytes: 64 << 10,
-	}, logger, prometheus.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(api.Close)
-	apiSrv := httptest.NewServer(api.Handler)
-	b.Cleanup(apiSrv.Close)
-
+	benchrun.SeedPeerings(st.sim, ids)
 	if worker {
-		// The worker's context outlives setup: NewWorker starts watchers on it.
-		wctx, stop := context.WithCancel(context.Background())
-		wcfg := app.DefaultWorkerConfig()
-		wcfg.NATS = natsCfg
-		wcfg.CCloud = ccloud.Settings{URL: simSrv.URL, APIKey: benchSimKey, APISecret: benchSimSecret, Timeout: 10 * time.Second}
-		wcfg.Retry = retry.Settings{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
+		cfg := st.workerConfig()
+		cfg.CCloud.Timeout = 10 * time.Second
+		cfg.Retry = retry.Settings{MaxErrorAttempts: 5, MaxAge: time.Hour, MaxRateLimitWait: time.Minute,
 			BackoffBase: 100 * time.Millisecond, BackoffMax: 5 * time.Second}
-		wcfg.ShutdownGrace = 5 * time.Second
-		w, err := app.NewWorker(wctx, wcfg, logger, prometheus.NewRegistry())
-		if err != nil {
-			stop()
-			b.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := w.Run(wctx); err != nil {
-				b.Error(err)
-			}
-		}()
-		b.Cleanup(func() { stop(); <-done; w.Close() })
+		st.startWorker(cfg)
 	}
-
-	terms, err := benchrun.WatchTerminals(nc)
+	terms, err := benchrun.WatchTerminals(st.nc)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(terms.Close)
 	hc := benchrun.NewHTTPClient(benchClients)
 	b.Cleanup(hc.CloseIdleConnections)
-	fast, err := benchrun.NewFastIntake(apiSrv.URL, benchToken, 2*benchClients)
+	fast, err := benchrun.NewFastIntake(st.apiURL, testToken, 2*benchClients)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(fast.Close)
 	return benchrun.Target{
 		Submit:    fast,
-		Intake:    &benchrun.Intake{BaseURL: apiSrv.URL, Token: benchToken, HTTP: hc},
+		Intake:    &benchrun.Intake{BaseURL: st.apiURL, Token: testToken, HTTP: hc},
 		CPU:       func() map[string]time.Duration { return map[string]time.Duration{"self": benchrun.SelfCPU()} },
-		Raw:       benchrun.RawPublisher{JS: js},
+		Raw:       benchrun.RawPublisher{JS: st.js},
 		Terminals: terms,
 		Resources: ids,
 	}

@@ -3,93 +3,39 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/patchbay/patchbay/internal/app"
-	"github.com/patchbay/patchbay/internal/ccloud"
-	"github.com/patchbay/patchbay/internal/ccloudsim"
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/events"
-	"github.com/patchbay/patchbay/internal/natsembed"
 	"github.com/patchbay/patchbay/internal/retry"
-	"github.com/patchbay/patchbay/internal/testkit"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // clusterStack is Patchbay on a real 3-node JetStream cluster with R3
-// assets, two api instances and three workers.
+// assets, two api instances and three workers: the common test stack with
+// those options, and the cluster tests' load and checks.
 type clusterStack struct {
-	t       *testing.T
-	cluster *natsembed.Cluster
-	sim     *ccloudsim.Server
-	apiURLs []string
-	js      jetstream.JetStream
-	nc      *nats.Conn
+	*stack
 }
 
 func newClusterStack(t *testing.T, resources int) *clusterStack {
 	t.Helper()
-	cl, err := natsembed.StartCluster(3, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
+	st := newStackWith(t, stackOptions{nodes: 3, apis: 2})
+	seedPeerings(st.sim, resources)
+	for range 3 {
+		cfg := st.workerConfig()
+		cfg.Retry = retry.Settings{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second}
+		st.startWorker(cfg)
 	}
-	t.Cleanup(cl.Shutdown)
-	if err := cl.WaitJetStream(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	sim, srv := testkit.CCloudSim(t, ccloudsim.Options{Credentials: map[string]string{simKey: simSecret}})
-	seedPeerings(sim, resources)
-	cs := &clusterStack{t: t, cluster: cl, sim: sim}
-	natsCfg := topology.Settings{URL: cl.URLs(), Replicas: 3, AckWait: 4 * time.Second}
-	logs := &syncBuffer{}
-	logger := (&stack{logs: logs}).logger
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for i := 0; i < 2; i++ {
-		api, err := app.NewAPI(ctx, app.APIConfig{NATS: natsCfg, APITokens: "jira=" + testToken, MaxBodyBytes: 64 << 10},
-			logger("api"), prometheus.NewRegistry())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(api.Close)
-		hs := httptest.NewServer(api.Handler)
-		t.Cleanup(hs.Close)
-		cs.apiURLs = append(cs.apiURLs, hs.URL)
-	}
-	for i := 0; i < 3; i++ {
-		wctx, wcancel := context.WithCancel(context.Background())
-		wcfg := app.DefaultWorkerConfig()
-		wcfg.NATS = natsCfg
-		wcfg.CCloud = ccloud.Settings{URL: srv.URL, APIKey: simKey, APISecret: simSecret, Timeout: 2 * time.Second}
-		wcfg.Retry = retry.Settings{MaxErrorAttempts: 50, MaxAge: 10 * time.Minute, MaxRateLimitWait: 10 * time.Second, BackoffBase: 50 * time.Millisecond, BackoffMax: time.Second}
-		wcfg.ShutdownGrace = 5 * time.Second
-		w, err := app.NewWorker(wctx, wcfg, logger("worker"), prometheus.NewRegistry())
-		if err != nil {
-			wcancel()
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { defer close(done); _ = w.Run(wctx) }()
-		t.Cleanup(func() { wcancel(); <-done; w.Close() })
-	}
-	nc, err := nats.Connect(cl.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	cs.nc = nc
-	cs.js, _ = jetstream.New(nc)
-	return cs
+	return &clusterStack{stack: st}
 }
 
 // submitUntilAccepted PATCHes with an Idempotency-Key, retrying 503s (as a
@@ -191,7 +137,7 @@ func (cs *clusterStack) check(order map[string][]string, ids []string) {
 				}
 			}
 			if ctx.Err() != nil {
-				t.Fatalf("%s not terminal: %v", id, err)
+				t.Fatalf("%s not terminal: %v\n%s", id, err, cs.diagnose(id))
 			}
 			time.Sleep(20 * time.Millisecond) // poll interval
 		}
@@ -314,4 +260,54 @@ func TestClusterSurvivesAStreamLeaderStepDown(t *testing.T) {
 		}
 	})
 	cs.check(order, ids)
+}
+
+// diagnose describes where change id is stuck: its record, the first queued
+// change of its resource, the workers' consumer and the log lines naming it.
+func (cs *clusterStack) diagnose(id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	var rec change.Record
+	if kv, err := cs.js.KeyValue(ctx, topology.RecordsBucket); err == nil {
+		if e, err := kv.Get(ctx, id); err == nil {
+			_ = json.Unmarshal(e.Value(), &rec)
+			fmt.Fprintf(&b, "record (rev %d): %s\n", e.Revision(), e.Value())
+		} else {
+			fmt.Fprintf(&b, "record: %v\n", err)
+		}
+	}
+	if heads, err := topology.NewHeads(ctx, cs.js); err == nil && rec.Resource.ID != "" {
+		seq, data, err := heads.Head(ctx, rec.Resource)
+		fmt.Fprintf(&b, "head of %s: seq %d %.200s %v\n", rec.Resource.ID, seq, data, err)
+	}
+	if c, err := cs.js.Consumer(ctx, topology.ChangesStream, topology.WorkersConsumer); err == nil {
+		if info, err := c.Info(ctx); err == nil {
+			fmt.Fprintf(&b, "consumer: pending %d, ack pending %d, redelivered %d, waiting %d\n",
+				info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting)
+		}
+	}
+	// Does JetStream still redeliver it? Pull for two leases and look.
+	if c, err := cs.js.Consumer(ctx, topology.ChangesStream, topology.WorkersConsumer); err == nil {
+		if batch, err := c.Fetch(200, jetstream.FetchMaxWait(2*cs.natsCfg.AckWait)); err == nil {
+			var got []string
+			for m := range batch.Messages() {
+				if meta, err := m.Metadata(); err == nil {
+					got = append(got, fmt.Sprintf("%d(x%d)", meta.Sequence.Stream, meta.NumDelivered))
+				}
+			}
+			fmt.Fprintf(&b, "pulled by the test for %s: %v\n", 2*cs.natsCfg.AckWait, got)
+		}
+	}
+	var lines []string
+	for _, l := range strings.Split(cs.logs.String(), "\n") {
+		if strings.Contains(l, id) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	b.WriteString(strings.Join(lines, "\n"))
+	return b.String()
 }

@@ -36,21 +36,25 @@ const (
 	simSecret = "sim-secret-value-42"
 )
 
-// stack is a real Patchbay: embedded NATS, the simulator, an api behind
+// stack is a real Patchbay: embedded NATS (one server, or an in-process
+// JetStream cluster with R3 assets), the simulator, one or more apis behind
 // httptest and any number of workers.
 type stack struct {
 	t        testing.TB
-	ns       *server.Server
+	ns       *server.Server     // single node
+	cluster  *natsembed.Cluster // nodes > 1
 	storeDir string
 	port     int
 	sim      *ccloudsim.Server
 	simURL   string
 	api      *app.API
-	apiURL   string
+	apiURL   string   // the first api
+	apiURLs  []string // every api
 	natsCfg  topology.Settings
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	logs     *syncBuffer
+	quiet    bool
 }
 
 // syncBuffer collects log output from several goroutines.
@@ -71,13 +75,55 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// newStack builds the stack; apiOpts adjust the api's configuration.
+// stackOptions shape a stack; the zero value is one NATS server and one api.
+type stackOptions struct {
+	// nodes > 1 runs an in-process JetStream cluster with that many nodes
+	// and R3 streams and buckets.
+	nodes int
+	// apis is how many api instances share the queue (default 1).
+	apis int
+	// ackWait is PATCHBAY_ACK_WAIT (default 4s: above the 2s call timeout
+	// of workerConfig plus the lease margin).
+	ackWait time.Duration
+	sim     ccloudsim.Options
+	api     []func(*app.APIConfig)
+	// quiet discards the processes' logs below warn (benchmarks).
+	quiet bool
+}
+
+// newStack builds a single-node stack; apiOpts adjust the api's configuration.
 func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIConfig)) *stack {
 	t.Helper()
-	st := &stack{t: t, storeDir: t.TempDir(), logs: &syncBuffer{}}
-	st.startNATS(-1)
-	t.Cleanup(func() { st.ns.Shutdown() })
+	return newStackWith(t, stackOptions{sim: simOpts, api: apiOpts})
+}
 
+// newStackWith builds the stack that opts describe.
+func newStackWith(t testing.TB, opts stackOptions) *stack {
+	t.Helper()
+	opts.apis = max(opts.apis, 1)
+	if opts.ackWait == 0 {
+		opts.ackWait = 4 * time.Second
+	}
+	st := &stack{t: t, storeDir: t.TempDir(), logs: &syncBuffer{}, quiet: opts.quiet}
+	var urls string
+	replicas := 1
+	if opts.nodes > 1 {
+		cl, err := natsembed.StartCluster(opts.nodes, st.storeDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Shutdown)
+		if err := cl.WaitJetStream(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		st.cluster, urls, replicas = cl, cl.URLs(), 3
+	} else {
+		st.startNATS(-1)
+		t.Cleanup(func() { st.ns.Shutdown() })
+		urls = st.ns.ClientURL()
+	}
+
+	simOpts := opts.sim
 	if simOpts.Credentials == nil {
 		simOpts.Credentials = map[string]string{simKey: simSecret}
 	}
@@ -89,25 +135,30 @@ func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIC
 	sim.SeedIntegration(ccloudsim.Integration{ID: "i-role", DisplayName: "role", Target: map[string]any{"kind": "RoleEmail", "role_name": "OrganizationAdmin"}})
 	st.sim, st.simURL = sim, srv.URL
 
-	st.natsCfg = topology.Settings{URL: st.ns.ClientURL(), Replicas: 1, AckWait: 4 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	st.natsCfg = topology.Settings{URL: urls, Replicas: replicas, AckWait: opts.ackWait}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	apiCfg := app.APIConfig{
 		NATS: st.natsCfg, APITokens: "jira=" + testToken + ",slackbot=other-token-0123456789abcdef", MaxBodyBytes: 64 << 10,
 	}
-	for _, opt := range apiOpts {
+	for _, opt := range opts.api {
 		opt(&apiCfg)
 	}
-	api, err := app.NewAPI(ctx, apiCfg, st.logger("api"), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
+	for range opts.apis {
+		api, err := app.NewAPI(ctx, apiCfg, st.logger("api"), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(api.Close)
+		hs := httptest.NewServer(api.Handler)
+		t.Cleanup(hs.Close)
+		if st.api == nil {
+			st.api, st.apiURL = api, hs.URL
+		}
+		st.apiURLs = append(st.apiURLs, hs.URL)
 	}
-	t.Cleanup(api.Close)
-	hs := httptest.NewServer(api.Handler)
-	t.Cleanup(hs.Close)
-	st.api, st.apiURL = api, hs.URL
 
-	nc, err := nats.Connect(st.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(urls, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +169,9 @@ func newStack(t testing.TB, simOpts ccloudsim.Options, apiOpts ...func(*app.APIC
 }
 
 func (st *stack) logger(name string) *slog.Logger {
+	if st.quiet {
+		return slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	return slog.New(slog.NewJSONHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("process", name)
 }
 

@@ -99,10 +99,31 @@ func (g *Gate) calibrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
 	}
-	e, err := g.kv.GetRevision(ctx, g.clockKey, rev)
+	e, err := g.readBack(ctx, rev)
 	if err != nil {
 		return fmt.Errorf("%w: clock calibration: %w", ErrGate, err)
 	}
 	g.clock.add(t0, t1, e.Created())
 	return nil
+}
+
+// readBack reads revision rev of the clock key. A KV get is a direct get
+// that any replica may answer, possibly before it applied our write: a
+// "not found" is asked again for a short while.
+func (g *Gate) readBack(ctx context.Context, rev uint64) (jetstream.KeyValueEntry, error) {
+	wait := 5 * time.Millisecond
+	for i := 0; ; i++ {
+		e, err := g.kv.GetRevision(ctx, g.clockKey, rev)
+		if err == nil || !errors.Is(err, jetstream.ErrKeyNotFound) || i == 8 {
+			return e, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
