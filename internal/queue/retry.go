@@ -126,10 +126,7 @@ func (q *Queue) checkStale(ctx context.Context, rec change.Record) error {
 
 // retryMessage is the message of the generation rt queues.
 func retryMessage(rec change.Record, body []byte, rt change.Retry) change.Message {
-	return change.Message{
-		ID: rec.ID, Operation: rec.Operation, Resource: rec.Resource, Body: body,
-		RequestedBy: rec.RequestedBy, IdempotencyKey: rec.IdempotencyKey, AcceptedAt: rec.AcceptedAt,
-		ClientAddress: rec.ClientAddress, Reason: rec.Reason, Ticket: rec.Ticket,
-		Generation: rt.Generation, Retry: &rt,
-	}
+	m := rec.Message(body)
+	m.Generation, m.Retry = rt.Generation, &rt
+	return m
 }
