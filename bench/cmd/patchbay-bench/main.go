@@ -47,13 +47,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/bench/benchrun"
 	"github.com/patchbay/patchbay/internal/ccloudsim"
@@ -270,30 +266,17 @@ type run struct {
 	out    io.Writer
 	cancel context.CancelCauseFunc
 
-	children                []*child // in start order
-	natsP, apiP, workerP    *child
-	simP                    *child
-	simSrv                  *http.Server
-	nc                      *nats.Conn
-	fast                    *benchrun.FastIntake
-	hc                      *http.Client
-	simInProcess            bool
-	resources               []string
-	natsURL, apiURL, simURL string
-	stacks                  []*stack // goodput and cluster scenarios
-	sims                    []*http.Server
+	simSrv       *http.Server // the process scenario's in-process simulator
+	fast         *benchrun.FastIntake
+	hc           *http.Client
+	simInProcess bool
+	resources    []string
+	simURL       string
+	stacks       []*stack // every scenario's deployments of real processes
+	sims         []*http.Server
 }
 
 // start starts a child whose unexpected exit ends the run.
-func (r *run) start(name, path string, args, env []string) (*child, error) {
-	c, err := startChild(name, path, args, env, r.dir, func(err error) { r.cancel(err) })
-	if err != nil {
-		return nil, err
-	}
-	r.children = append(r.children, c)
-	return c, nil
-}
-
 // stopAll stops every child in reverse start order (worker before api
 // before NATS) and the in-process simulator.
 func (r *run) stopAll() error {
@@ -303,9 +286,6 @@ func (r *run) stopAll() error {
 	if r.hc != nil {
 		r.hc.CloseIdleConnections()
 	}
-	if r.nc != nil {
-		r.nc.Close()
-	}
 	var errs []error
 	for i := len(r.stacks) - 1; i >= 0; i-- {
 		if err := r.stacks[i].stop(); err != nil {
@@ -314,11 +294,6 @@ func (r *run) stopAll() error {
 	}
 	for _, s := range r.sims {
 		_ = s.Close()
-	}
-	for i := len(r.children) - 1; i >= 0; i-- {
-		if err := r.children[i].stop(stopGrace); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	if r.simSrv != nil {
 		_ = r.simSrv.Close()
@@ -331,40 +306,37 @@ func (r *run) logf(format string, args ...any) {
 }
 
 func (r *run) run(ctx context.Context) error {
-	if err := r.startNATS(ctx); err != nil {
-		return err
-	}
-	if err := r.startSimulator(ctx); err != nil {
-		return err
-	}
-	if err := r.startAPI(ctx); err != nil {
-		return err
-	}
-	nc, err := nats.Connect(r.natsURL, nats.Name("patchbay-bench"))
-	if err != nil {
-		return fmt.Errorf("connect to NATS: %w", err)
-	}
-	r.nc = nc
-	js, err := jetstream.New(nc)
+	st, err := newStack("process", r.dir, r.cfg, r.cancel)
 	if err != nil {
 		return err
 	}
-	terms, err := benchrun.WatchTerminals(nc)
+	r.stacks = append(r.stacks, st)
+	if err := st.startNATS(ctx, 1); err != nil {
+		return err
+	}
+	if err := r.startSimulator(ctx, st); err != nil {
+		return err
+	}
+	if err := st.startAPI(ctx); err != nil {
+		return err
+	}
+	js := st.js
+	terms, err := benchrun.WatchTerminals(st.nc)
 	if err != nil {
 		return err
 	}
 	defer terms.Close()
-	if r.fast, err = benchrun.NewFastIntake(r.apiURL, benchToken, 2*r.cfg.clients); err != nil {
+	if r.fast, err = benchrun.NewFastIntake(st.apiURL, benchToken, 2*r.cfg.clients); err != nil {
 		return err
 	}
 	r.hc = benchrun.NewHTTPClient(r.cfg.clients)
 	t := benchrun.Target{
 		Submit:    r.fast,
-		Intake:    &benchrun.Intake{BaseURL: r.apiURL, Token: benchToken, HTTP: r.hc},
+		Intake:    &benchrun.Intake{BaseURL: st.apiURL, Token: benchToken, HTTP: r.hc},
 		Raw:       benchrun.RawPublisher{JS: js},
 		Terminals: terms,
 		Resources: r.resources,
-		CPU:       r.cpu,
+		CPU:       st.cpu,
 	}
 	var rep report
 	rep.cfg = r.cfg
@@ -381,7 +353,7 @@ func (r *run) run(ctx context.Context) error {
 	if err := benchrun.PurgeChanges(ctx, js); err != nil {
 		return fmt.Errorf("purge the work queue: %w", err)
 	}
-	if err := r.startWorker(ctx); err != nil {
+	if err := st.startWorkers(ctx, 1, r.simURL, "LOG_LEVEL=warn"); err != nil {
 		return err
 	}
 	r.logf("end to end: %d changes, %d clients, one worker", r.cfg.e2eChanges, r.cfg.clients)
@@ -393,33 +365,11 @@ func (r *run) run(ctx context.Context) error {
 	if rep.e2ePaced, err = benchrun.EndToEndAtRate(ctx, t, r.cfg.e2eRate, n, 1024, r.cfg.longPoll, time.Minute); err != nil {
 		return fmt.Errorf("paced end to end: %w", err)
 	}
-	rep.memory = map[string]benchrun.Memory{}
-	for _, c := range []*child{r.natsP, r.apiP, r.workerP, r.simP} {
-		if c == nil {
-			continue
-		}
-		m, err := benchrun.ReadMemory(c.pid())
-		if err != nil {
-			return fmt.Errorf("memory of %s: %w", c.name, err)
-		}
-		rep.memory[c.name] = m
-	}
+	rep.memory = st.memory()
 	rep.simInProcess = r.simInProcess
 	rep.resources = len(r.resources)
 	rep.print(r.out)
 	return nil
-}
-
-// cpu returns the CPU time used so far by each process of the run.
-func (r *run) cpu() map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, c := range r.children {
-		if d, err := benchrun.ReadCPU(c.pid()); err == nil {
-			out[c.name] = d
-		}
-	}
-	out["driver"] = benchrun.SelfCPU()
-	return out
 }
 
 func freeAddr() (string, error) {
@@ -431,40 +381,16 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (r *run) startNATS(ctx context.Context) error {
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	r.natsP, err = r.start("nats-server", r.cfg.natsServer,
-		[]string{"-js", "-sd", filepath.Join(r.dir, "nats"), "-p", port, "-a", "127.0.0.1"}, nil)
-	if err != nil {
-		return err
-	}
-	r.natsURL = "nats://" + addr
-	for {
-		nc, err := nats.Connect(r.natsURL, nats.Timeout(time.Second))
-		if err == nil {
-			nc.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("nats-server not reachable on %s: %w", addr, context.Cause(ctx))
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (r *run) startSimulator(ctx context.Context) error {
+// startSimulator starts the Confluent Cloud simulator: in this process with
+// -resources seeded peerings, or as st's child process (cmd/ccloudsim).
+func (r *run) startSimulator(ctx context.Context, st *stack) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
 	}
 	r.simURL = "http://" + addr
 	if r.cfg.ccloudsim != "" {
-		r.simP, err = r.start("ccloudsim", r.cfg.ccloudsim, nil, []string{
+		_, err = st.start("ccloudsim", r.cfg.ccloudsim, nil, []string{
 			"SIM_ADDR=" + addr, "SIM_API_KEY=" + simKey, "SIM_API_SECRET=" + simSecret, "SIM_RATE_LIMIT=0",
 		})
 		if err != nil {
@@ -500,49 +426,6 @@ func (r *run) startSimulator(ctx context.Context) error {
 	go func() { _ = r.simSrv.Serve(ln) }()
 	r.simInProcess = true
 	return nil
-}
-
-func (r *run) startAPI(ctx context.Context) error {
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	metricsAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	r.apiP, err = r.start("api", r.cfg.api, nil, []string{
-		"NATS_URL=" + r.natsURL, "HTTP_ADDR=" + httpAddr, "METRICS_ADDR=" + metricsAddr,
-		"API_TOKENS=bench=" + benchToken, "LOG_LEVEL=warn",
-		// One caller sends all the load: its own intake limit (default
-		// 50/s) would measure the limiter, not the intake.
-		"INTAKE_RATE_LIMIT=0",
-	})
-	if err != nil {
-		return err
-	}
-	r.apiURL = "http://" + httpAddr
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return benchrun.Ready(rctx, http.DefaultClient, r.apiURL+"/readyz")
-}
-
-func (r *run) startWorker(ctx context.Context) error {
-	metricsAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	r.workerP, err = r.start("worker", r.cfg.worker, nil, []string{
-		"NATS_URL=" + r.natsURL, "METRICS_ADDR=" + metricsAddr, "CCLOUD_API_URL=" + r.simURL,
-		"CCLOUD_API_KEY=" + simKey, "CCLOUD_API_SECRET=" + simSecret, "LOG_LEVEL=warn",
-	})
-	if err != nil {
-		return err
-	}
-	// The worker serves /metrics once it is set up and about to consume.
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return benchrun.Ready(rctx, http.DefaultClient, "http://"+metricsAddr+"/metrics")
 }
 
 // cpus describes the CPUs the processes may use.
