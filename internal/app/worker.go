@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/patchbay/patchbay/internal/ccloud"
@@ -28,7 +29,10 @@ const Version = "0.1.0"
 // Worker is an assembled worker process.
 type Worker struct {
 	*worker.Worker
-	nc *nats.Conn
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	topo   topology.Topology
+	logger *slog.Logger
 }
 
 // NewWorker validates cfg, connects to NATS, ensures the topology and builds
@@ -99,7 +103,22 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return fail(err)
 	}
-	return &Worker{Worker: w, nc: nc}, nil
+	return &Worker{Worker: w, nc: nc, js: js, topo: topo, logger: logger}, nil
+}
+
+// Run runs the worker until ctx ends and, beside it, the sweep that gets an
+// orphaned change delivered again (see topology.SweepOrphans).
+func (w *Worker) Run(ctx context.Context) error {
+	sctx, stop := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		topology.SweepOrphans(sctx, w.js, w.topo, 2*w.topo.AckWait, w.logger)
+	}()
+	err := w.Worker.Run(ctx)
+	stop()
+	<-swept
+	return err
 }
 
 // Close closes the NATS connection (after Run returned, for a clean stop;
