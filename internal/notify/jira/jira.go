@@ -52,7 +52,6 @@ type Jira struct {
 	cfg      Config
 	base     *url.URL
 	settings *route.PerCaller[Settings]
-	def      *Settings
 	client   Doer
 	now      func() time.Time
 }

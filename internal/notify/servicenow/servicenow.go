@@ -52,7 +52,6 @@ type ServiceNow struct {
 	cfg      Config
 	base     *url.URL
 	settings *route.PerCaller[Settings]
-	def      *Settings
 	client   Doer
 	now      func() time.Time
 }

@@ -53,7 +53,6 @@ type Doer interface {
 // Webhook is the destination.
 type Webhook struct {
 	targets *route.PerCaller[target]
-	def     *target
 	client  Doer
 	now     func() time.Time
 	secrets []string
