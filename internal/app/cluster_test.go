@@ -283,8 +283,13 @@ func (cs *clusterStack) diagnose(id string) string {
 	}
 	if c, err := cs.js.Consumer(ctx, topology.ChangesStream, topology.WorkersConsumer); err == nil {
 		if info, err := c.Info(ctx); err == nil {
-			fmt.Fprintf(&b, "consumer: pending %d, ack pending %d, redelivered %d, waiting %d\n",
-				info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting)
+			fmt.Fprintf(&b, "consumer: pending %d, ack pending %d, redelivered %d, waiting %d, delivered %d, ack floor %d\n",
+				info.NumPending, info.NumAckPending, info.NumRedelivered, info.NumWaiting, info.Delivered.Stream, info.AckFloor.Stream)
+		}
+	}
+	if s, err := cs.js.Stream(ctx, topology.ChangesStream); err == nil {
+		if info, err := s.Info(ctx); err == nil {
+			fmt.Fprintf(&b, "stream: %d messages, first %d, last %d\n", info.State.Msgs, info.State.FirstSeq, info.State.LastSeq)
 		}
 	}
 	// Does JetStream still redeliver it? Pull for two leases and look.
@@ -301,7 +306,7 @@ func (cs *clusterStack) diagnose(id string) string {
 	}
 	var lines []string
 	for _, l := range strings.Split(cs.logs.String(), "\n") {
-		if strings.Contains(l, id) {
+		if strings.Contains(l, id) || strings.Contains(l, "orphan") || strings.Contains(l, "recreat") {
 			lines = append(lines, l)
 		}
 	}

@@ -218,6 +218,13 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 				// Claimed a gate slot in the future: done shortly after it.
 				delay = rec.Attempts[n-1].StartedAt.Sub(now) + behindDelay + jitter
 			}
+			if rec.State == change.StateQueued && now.Sub(rec.UpdatedAt) > 3*j.w.cfg.AckWait && j.w.deps.StaleHead != nil {
+				// The head came before this change, so it was delivered
+				// first; had any delivery of it reached a worker, its record
+				// would have moved.
+				j.log.Warn("the first change of the resource is not being delivered", "head_seq", seq, "head_change_id", hm.ID)
+				j.w.deps.StaleHead(seq)
+			}
 		}
 	}
 	j.log.Debug("waiting behind an earlier change of the resource", "head_seq", seq, "delay", delay)

@@ -351,3 +351,30 @@ func TestGateClosingAfterTheClaimRecordsANotSentAttempt(t *testing.T) {
 		t.Fatalf("a not-sent attempt counted as %d error attempts", n)
 	}
 }
+
+// TestStaleHeadIsReported: a follower that finds its resource's head still
+// queued 3 × AckWait after its record was written (JetStream delivered the
+// follower, so the head was delivered before it, yet no worker moved it)
+// reports the head, so that the consumer can be recreated; a fresh head is
+// not reported.
+func TestStaleHeadIsReported(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	var reported []uint64
+	b.w.deps.StaleHead = func(seq uint64) { reported = append(reported, seq) }
+	hm, head := b.message(idA, "p-1", 3, 0)
+	_, d := b.message(idB, "p-1", 9, 0)
+	b.setHead("p-1", 3, head.data)
+	rec := change.NewRecord(hm)
+	rec.UpdatedAt = time.Now()
+	b.store.put(rec)
+	b.handle(d)
+	if len(reported) != 0 {
+		t.Fatalf("a fresh head was reported: %v", reported)
+	}
+	rec.UpdatedAt = time.Now().Add(-10 * time.Second)
+	b.store.put(rec)
+	b.handle(&fakeDelivery{data: d.data, seq: 9, dc: 2})
+	if len(reported) != 1 || reported[0] != 3 {
+		t.Fatalf("reported %v, want [3]", reported)
+	}
+}
