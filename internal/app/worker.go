@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,7 +98,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 		Policy: cfg.Retry.Policy(rand.Float64),
 	}, worker.Deps{
 		Source: src, Heads: heads, Records: store, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
-		Hooks: cfg.Hooks, StaleHead: staleHeadRepair(js, topo, logger),
+		Hooks: cfg.Hooks,
 	})
 	if err != nil {
 		return fail(err)
@@ -145,29 +144,4 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger) error
 		runErr = err
 	}
 	return runErr
-}
-
-// staleHeadRepair recreates the workers' consumer when a worker reports a
-// resource's first change that JetStream no longer delivers, at most once
-// per two leases, in the background.
-func staleHeadRepair(js jetstream.JetStream, topo topology.Topology, logger *slog.Logger) func(uint64) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(seq uint64) {
-		mu.Lock()
-		if time.Since(last) < 2*topo.AckWait {
-			mu.Unlock()
-			return
-		}
-		last = time.Now()
-		mu.Unlock()
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			logger.Warn("recreating the workers' consumer so that a stuck change is delivered again", "seq", seq)
-			if err := topology.RecreateWorkersConsumer(ctx, js, topo); err != nil {
-				logger.Error("recreating the workers' consumer failed", "error", err)
-			}
-		}()
-	}
 }

@@ -102,11 +102,6 @@ type Deps struct {
 	// monotonic clock (time.Now), whatever Now is.
 	Now   func() time.Time
 	Hooks Hooks
-	// StaleHead, when set, is told about the first queued change of a
-	// resource whose record has stayed queued for 3 × AckWait while later
-	// changes of the resource are delivered: JetStream no longer delivers
-	// it (see topology.SweepOrphans). It must return at once.
-	StaleHead func(seq uint64)
 }
 
 // current is a record with the revision it was read or written at.

@@ -183,7 +183,10 @@ func (j *job) claim(ctx context.Context, cur current, startAt time.Time) (curren
 // redelivery after its lease ran out waits nothing.
 func (j *job) takeoverWait(r change.Record) time.Duration {
 	n := len(r.Attempts)
-	if r.State != change.StateRunning || r.Owner == nil || *r.Owner == j.owner || r.Generation != j.m.Generation || n == 0 {
+	// An equal owner token is not this job's own claim (a job claims only
+	// after this check): the consumer was recreated and counts deliveries
+	// from 1 again. It is waited for like any earlier owner.
+	if r.State != change.StateRunning || r.Owner == nil || r.Generation != j.m.Generation || n == 0 {
 		return 0
 	}
 	until := r.Attempts[n-1].StartedAt.Add(j.w.cfg.CallTimeout + j.w.cfg.safety())
@@ -217,13 +220,6 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 			case rec.State == change.StateRunning && n > 0 && rec.Attempts[n-1].StartedAt.After(now):
 				// Claimed a gate slot in the future: done shortly after it.
 				delay = rec.Attempts[n-1].StartedAt.Sub(now) + behindDelay + jitter
-			}
-			if rec.State == change.StateQueued && now.Sub(rec.UpdatedAt) > 3*j.w.cfg.AckWait && j.w.deps.StaleHead != nil {
-				// The head came before this change, so it was delivered
-				// first; had any delivery of it reached a worker, its record
-				// would have moved.
-				j.log.Warn("the first change of the resource is not being delivered", "head_seq", seq, "head_change_id", hm.ID)
-				j.w.deps.StaleHead(seq)
 			}
 		}
 	}
