@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/patchbay/patchbay/internal/testkit"
@@ -33,11 +32,7 @@ func TestBadConfigurationExitsAtOnce(t *testing.T) {
 				"HTTP_ADDR": "127.0.0.1:0", "METRICS_ADDR": "127.0.0.1:0",
 				tc.variable: tc.value,
 			}
-			stderr := testkit.RunMain(t, env)
-			lines := strings.Split(strings.TrimSpace(stderr), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.variable) {
-				t.Fatalf("want one line naming %s, got:\n%s", tc.variable, stderr)
-			}
+			testkit.ExpectConfigError(t, env, tc.variable)
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,26 +52,8 @@ type stack struct {
 	natsCfg  topology.Settings
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	quiet    bool
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // stackOptions shape a stack; the zero value is one NATS server and one api.
@@ -104,7 +85,7 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 	if opts.ackWait == 0 {
 		opts.ackWait = 4 * time.Second
 	}
-	st := &stack{t: t, storeDir: t.TempDir(), logs: &syncBuffer{}, quiet: opts.quiet}
+	st := &stack{t: t, storeDir: t.TempDir(), logs: &testkit.SyncBuffer{}, quiet: opts.quiet}
 	var urls string
 	replicas := 1
 	if opts.nodes > 1 {

@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,27 +56,9 @@ type bundle struct {
 	dests  []notify.Destination
 	reg    *prometheus.Registry
 	m      *metrics.Notify
-	logs   *syncBuffer
+	logs   *testkit.SyncBuffer
 	logger *slog.Logger
 	cfg    notify.Config
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // callersFile routes caller "ops" to all three destinations.
@@ -152,7 +133,7 @@ func newBundle(t testing.TB, cfg notify.Config) *bundle {
 	if b.m, err = metrics.NewNotify(b.reg); err != nil {
 		t.Fatal(err)
 	}
-	b.logs = &syncBuffer{}
+	b.logs = &testkit.SyncBuffer{}
 	b.logger = redact.NewLogger(slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		jiraToken, snPassword, whSecret)
 	return b

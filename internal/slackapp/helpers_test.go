@@ -1,7 +1,6 @@
 package slackapp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,24 +53,6 @@ func callersJSON() string {
 ]}`
 }
 
-// syncBuffer collects log lines from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // bundle is the Slack app on a real embedded NATS, with the Slack simulator.
 type bundle struct {
 	t        *testing.T
@@ -86,7 +66,7 @@ type bundle struct {
 	slack    *slacksim.Server
 	signer   slacksim.Signer
 	clock    *clocktest.Clock
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	fallback string // SLACK_FALLBACK_WEBHOOK_URL
 	opsHook  string // ops' own fallback webhook
 	trigger  int
@@ -99,7 +79,7 @@ func newBundle(t *testing.T) *bundle {
 	ns, _, js := testkit.StartNATS(t)
 	testkit.EnsureTopology(t, js)
 	ctx := context.Background()
-	b := &bundle{t: t, js: js, stopNATS: ns.Shutdown, clock: clocktest.New(time.Now()), logs: &syncBuffer{}, signer: slacksim.Signer{Secret: signingSecret}}
+	b := &bundle{t: t, js: js, stopNATS: ns.Shutdown, clock: clocktest.New(time.Now()), logs: &testkit.SyncBuffer{}, signer: slacksim.Signer{Secret: signingSecret}}
 	b.slack = slacksim.New("", b.clock.Now)
 	srv := httptest.NewServer(b.slack)
 	t.Cleanup(srv.Close)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,4 +37,15 @@ func RunMain(t testing.TB, env map[string]string) string {
 		t.Fatalf("exited 0, want non-zero (stderr: %s)", stderr.String())
 	}
 	return stderr.String()
+}
+
+// ExpectConfigError runs the command (as RunMain) with env and fails the
+// test unless it printed exactly one line naming variable.
+func ExpectConfigError(t testing.TB, env map[string]string, variable string) {
+	t.Helper()
+	stderr := RunMain(t, env)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], variable) {
+		t.Fatalf("want one line naming %s, got:\n%s", variable, stderr)
+	}
 }
