@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -314,5 +315,24 @@ func (cs *clusterStack) diagnose(id string) string {
 		lines = lines[len(lines)-30:]
 	}
 	b.WriteString(strings.Join(lines, "\n"))
+	b.WriteString(jobStacks())
 	return b.String()
+}
+
+// jobStacks returns the stacks of the goroutines handling deliveries in
+// this process (the workers run in-process): a job holding its delivery
+// for minutes (its lease renewed, so JetStream never redelivers) shows here.
+func jobStacks() string {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "worker.(*Worker).handle") && strings.Contains(g, "minutes]") {
+			out = append(out, g)
+		}
+	}
+	if len(out) > 10 {
+		out = out[:10]
+	}
+	return fmt.Sprintf("\njobs running for minutes: %d\n%s", len(out), strings.Join(out, "\n\n"))
 }
