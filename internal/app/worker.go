@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,7 @@ type Worker struct {
 	js     jetstream.JetStream
 	topo   topology.Topology
 	logger *slog.Logger
+	repair *topology.HeadRepair
 }
 
 // NewWorker validates cfg, connects to NATS, ensures the topology and builds
@@ -93,31 +95,35 @@ func NewWorker(ctx context.Context, cfg WorkerConfig, logger *slog.Logger, reg p
 	if err != nil {
 		return fail(err)
 	}
+	repair, err := topology.NewHeadRepair(js, topo, 2*topo.AckWait, logger, time.Now)
+	if err != nil {
+		return fail(err)
+	}
 	w, err := worker.New(worker.Config{
 		AckWait: topo.AckWait, CallTimeout: callTimeout, Concurrency: cfg.Concurrency, ShutdownGrace: cfg.ShutdownGrace,
 		Policy: cfg.Retry.Policy(rand.Float64),
 	}, worker.Deps{
 		Source: src, Heads: heads, Records: store, Events: pub, Upstream: up, Gate: fleetGate, Metrics: m, Logger: logger, Now: time.Now,
-		Hooks: cfg.Hooks,
+		Hooks: cfg.Hooks, StuckHead: repair.Report,
 	})
 	if err != nil {
 		return fail(err)
 	}
-	return &Worker{Worker: w, nc: nc, js: js, topo: topo, logger: logger}, nil
+	return &Worker{Worker: w, nc: nc, js: js, topo: topo, logger: logger, repair: repair}, nil
 }
 
-// Run runs the worker until ctx ends and, beside it, the sweep that gets an
-// orphaned change delivered again (see topology.SweepOrphans).
+// Run runs the worker until ctx ends and, beside it, the two queue repairs:
+// the sweep that gets an orphaned change delivered again (see
+// topology.SweepOrphans) and the repair of a stuck change the worker
+// reports (see topology.HeadRepair).
 func (w *Worker) Run(ctx context.Context) error {
 	sctx, stop := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		topology.SweepOrphans(sctx, w.js, w.topo, 2*w.topo.AckWait, w.logger)
-	}()
+	var repairs sync.WaitGroup
+	repairs.Go(func() { topology.SweepOrphans(sctx, w.js, w.topo, 2*w.topo.AckWait, w.logger) })
+	repairs.Go(func() { w.repair.Run(sctx) })
 	err := w.Worker.Run(ctx)
 	stop()
-	<-swept
+	repairs.Wait()
 	return err
 }
 

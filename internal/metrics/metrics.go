@@ -58,6 +58,9 @@ type Worker struct {
 	// worker. It has no labels (one credential per worker) and is exported
 	// only once a response carried the header; see SetRateLimitRemaining.
 	RateLimitRemaining *prometheus.GaugeVec
+	// StuckHeads counts reports of a resource's first queued change that
+	// JetStream stopped delivering (each triggers a queue repair).
+	StuckHeads prometheus.Counter
 }
 
 // NewWorker creates and registers the worker collectors.
@@ -94,8 +97,12 @@ func NewWorker(reg prometheus.Registerer) (*Worker, error) {
 			Namespace: namespace, Subsystem: "ratelimit", Name: "remaining_requests",
 			Help: "Last X-RateLimit-Remaining the upstream reported to this worker (requests left in the window).",
 		}, nil),
+		StuckHeads: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "stuck_heads_total",
+			Help: "Times this worker found a resource's first queued change unmoved for several leases while later changes were delivered (JetStream not delivering it); each report triggers a queue repair.",
+		}),
 	}
-	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries, m.GateWait, m.RateLimitRemaining)
+	return m, register(reg, m.Completed, m.EndToEnd, m.Upstream, m.UpstreamDuration, m.Retries, m.GateWait, m.RateLimitRemaining, m.StuckHeads)
 }
 
 // Outcomes of a change, the values of the outcome label.

@@ -23,6 +23,11 @@ func (r *Records) leaderGet(ctx context.Context, id string) (data []byte, rev ui
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("records: encode message get: %w", err)
 	}
+	// Always bounded: an answer lost while the connection moves to another
+	// server never comes, and a caller's context may have no deadline (a
+	// worker's delivery renews its lease for as long as it waits).
+	ctx, cancel := context.WithTimeout(ctx, r.apiTimeout)
+	defer cancel()
 	msg, err := r.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("records: get record %s from the leader: %w", id, err)

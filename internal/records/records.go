@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/patchbay/patchbay/internal/topology"
 
@@ -34,7 +35,13 @@ type Records struct {
 	nc       *nats.Conn
 	kv       jetstream.KeyValue
 	payloads jetstream.KeyValue
+	// apiTimeout bounds a request to the JetStream API made on nc
+	// directly (the jetstream package bounds its own the same way).
+	apiTimeout time.Duration
 }
+
+// defaultAPITimeout is the jetstream package's default request timeout.
+const defaultAPITimeout = 5 * time.Second
 
 // NewRecords opens the records bucket (which Ensure must have created).
 func NewRecords(ctx context.Context, js jetstream.JetStream) (*Records, error) {
@@ -46,7 +53,7 @@ func NewRecords(ctx context.Context, js jetstream.JetStream) (*Records, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: open %s: %w", topology.PayloadsBucket, err)
 	}
-	return &Records{nc: js.Conn(), kv: kv, payloads: payloads}, nil
+	return &Records{nc: js.Conn(), kv: kv, payloads: payloads, apiTimeout: defaultAPITimeout}, nil
 }
 
 // SavePayload keeps the request body of a change that is about to fail.

@@ -102,6 +102,11 @@ type Deps struct {
 	// monotonic clock (time.Now), whatever Now is.
 	Now   func() time.Time
 	Hooks Hooks
+	// StuckHead, when set, is told the stream sequence of a resource's
+	// first queued change that has not moved for several leases while
+	// later changes of the resource are delivered: JetStream is not
+	// delivering it (see topology.HeadRepair). It must return at once.
+	StuckHead func(seq uint64)
 }
 
 // current is a record with the revision it was read or written at.

@@ -83,13 +83,20 @@ type fakeStore struct {
 	revs         map[string]uint64
 	writes       int
 	beforeUpdate func(s *fakeStore, rec change.Record)
+	// hangGet makes Get wait for its context, as a request whose answer
+	// never comes.
+	hangGet bool
 }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{recs: map[string]change.Record{}, revs: map[string]uint64{}}
 }
 
-func (s *fakeStore) Get(_ context.Context, id string) (change.Record, uint64, error) {
+func (s *fakeStore) Get(ctx context.Context, id string) (change.Record, uint64, error) {
+	if s.hangGet {
+		<-ctx.Done()
+		return change.Record{}, 0, ctx.Err()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.recs[id]

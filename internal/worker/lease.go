@@ -12,6 +12,11 @@ import (
 // record, publish, ack or nak any more.
 var ErrLeaseLost = errors.New("worker: lease lost")
 
+// ErrHoldLimit reports a delivery held for longer than the worker's
+// MaxHold: its lease is no longer renewed, so that JetStream redelivers the
+// change even if the job is stuck (an answer that never comes).
+var ErrHoldLimit = errors.New("worker: delivery held past the hold limit")
+
 // lease is this worker's own, conservative view of how long JetStream
 // leaves a delivery to it. JetStream redelivers a change AckWait after the
 // last heartbeat it processed (or after the delivery). The lease deadline is
@@ -22,8 +27,9 @@ var ErrLeaseLost = errors.New("worker: lease lost")
 // lease is lost for good and its context is cancelled, which stops an
 // in-flight upstream call.
 type lease struct {
-	d       Delivery
-	ackWait time.Duration
+	d         Delivery
+	ackWait   time.Duration
+	holdUntil time.Time // zero: no limit
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -42,10 +48,13 @@ type lease struct {
 
 // newLease starts a lease whose first deadline is start+ackWait: start must
 // be no later than the moment JetStream sent the delivery (the time of the
-// pull request).
-func newLease(parent context.Context, d Delivery, start time.Time, ackWait time.Duration) *lease {
+// pull request). It is not renewed past start+maxHold (0: no limit).
+func newLease(parent context.Context, d Delivery, start time.Time, ackWait, maxHold time.Duration) *lease {
 	ctx, cancel := context.WithCancelCause(parent)
 	l := &lease{d: d, ackWait: ackWait, ctx: ctx, cancel: cancel, deadline: start.Add(ackWait), stopped: make(chan struct{})}
+	if maxHold > 0 {
+		l.holdUntil = start.Add(maxHold)
+	}
 	l.mu.Lock()
 	l.timer = time.AfterFunc(time.Until(l.deadline), l.expire)
 	l.mu.Unlock()
@@ -90,6 +99,9 @@ func (l *lease) renew(ctx context.Context) error {
 	deadline := l.deadline
 	l.mu.Unlock()
 	sent := time.Now()
+	if !l.holdUntil.IsZero() && !sent.Before(l.holdUntil) {
+		return ErrHoldLimit
+	}
 	hctx, cancel := context.WithDeadline(ctx, deadline)
 	err := l.d.Heartbeat(hctx)
 	cancel()
@@ -131,8 +143,9 @@ func (l *lease) ensure(ctx context.Context, need time.Duration) error {
 }
 
 // keepAlive renews the lease every interval until stop, ignoring failures
-// (the deadline timer decides when they matter).
-func (l *lease) keepAlive(interval time.Duration) {
+// (the deadline timer decides when they matter), until the hold limit: then
+// it calls held and stops.
+func (l *lease) keepAlive(interval time.Duration, held func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -143,8 +156,12 @@ func (l *lease) keepAlive(interval time.Duration) {
 			return
 		case <-t.C:
 			l.frozen.Lock()
-			_ = l.renew(l.ctx)
+			err := l.renew(l.ctx)
 			l.frozen.Unlock()
+			if errors.Is(err, ErrHoldLimit) {
+				held()
+				return
+			}
 		}
 	}
 }

@@ -39,7 +39,7 @@ type job struct {
 // worker's run context by the shutdown grace); run is the worker's run
 // context, used to hand back changes received while stopping.
 func (w *Worker) handle(ctx, run context.Context, d Delivery, pulledAt time.Time) {
-	l := newLease(ctx, d, pulledAt, w.cfg.AckWait)
+	l := newLease(ctx, d, pulledAt, w.cfg.AckWait, w.cfg.MaxHold)
 	defer l.stop()
 	safety := w.cfg.safety()
 	var m change.Message
@@ -72,7 +72,9 @@ func (w *Worker) handle(ctx, run context.Context, d Delivery, pulledAt time.Time
 		log.Warn("delivery not confirmed; dropped", "error", err)
 		return
 	}
-	go l.keepAlive(w.cfg.AckWait / 4)
+	go l.keepAlive(w.cfg.AckWait/4, func() {
+		log.Error("delivery held past the hold limit; heartbeats stopped so that JetStream redelivers the change", "max_hold", w.cfg.MaxHold)
+	})
 	j := &job{w: w, d: d, l: l, m: m, owner: change.Owner{Seq: d.Seq(), Delivery: d.NumDelivered()}, tp: tp, log: log}
 	err := j.run(l.ctx)
 	var le *errLost
@@ -212,8 +214,9 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 	// ... unless the head's record tells when it will be done or tried.
 	var hm change.Message
 	if err := json.Unmarshal(head, &hm); err == nil && change.ValidID(hm.ID) {
-		if rec, _, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil {
+		if rec, rev, err := j.w.deps.Records.Get(ctx, hm.ID); err == nil {
 			now := j.w.deps.Now()
+			j.watchHead(seq, hm.ID, rec, rev, now)
 			switch n := len(rec.Attempts); {
 			case rec.State == change.StateRetrying && rec.NextAttemptAt != nil && rec.NextAttemptAt.After(now):
 				delay = rec.NextAttemptAt.Sub(now) + jitter
@@ -228,6 +231,22 @@ func (j *job) waitBehind(ctx context.Context, seq uint64, head []byte) error {
 		return err
 	}
 	return j.d.Nak(delay)
+}
+
+// watchHead feeds what this follower saw of its head to the worker's
+// watch, and reports the head when it has not moved for stuckLeases leases:
+// the head came before this change, so JetStream delivered it first, and
+// any delivery that reached a worker would have moved its record.
+func (j *job) watchHead(seq uint64, id string, rec change.Record, rev uint64, now time.Time) {
+	if !j.w.watch.observe(seq, rec, rev, now) {
+		return
+	}
+	j.log.Warn("the first change of the resource has not moved for several leases; JetStream is not delivering it",
+		"head_seq", seq, "head_change_id", id, "head_state", rec.State)
+	j.w.deps.Metrics.StuckHeads.Inc()
+	if f := j.w.deps.StuckHead; f != nil {
+		f(seq)
+	}
 }
 
 // behindDelay is the first delay of a change handed back behind its

@@ -225,9 +225,9 @@ func TestPauseBeforeTheCallHandsTheChangeBack(t *testing.T) {
 func TestLeaseCancelsItsContextAtTheDeadline(t *testing.T) {
 	d := &fakeDelivery{heartbeat: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}
 	start := time.Now()
-	l := newLease(context.Background(), d, start, 300*time.Millisecond)
+	l := newLease(context.Background(), d, start, 300*time.Millisecond, 0)
 	defer l.stop()
-	go l.keepAlive(50 * time.Millisecond)
+	go l.keepAlive(50*time.Millisecond, func() {})
 	select {
 	case <-l.ctx.Done():
 	case <-time.After(2 * time.Second):
@@ -243,7 +243,7 @@ func TestLeaseCancelsItsContextAtTheDeadline(t *testing.T) {
 
 func TestLeaseIgnoresLateConfirmation(t *testing.T) {
 	d := &fakeDelivery{}
-	l := newLease(context.Background(), d, time.Now(), 300*time.Millisecond)
+	l := newLease(context.Background(), d, time.Now(), 300*time.Millisecond, 0)
 	defer l.stop()
 	d.heartbeat = func(ctx context.Context) error {
 		time.Sleep(400 * time.Millisecond) // confirmed after the deadline
@@ -263,7 +263,7 @@ func TestLeaseIgnoresLateConfirmation(t *testing.T) {
 func TestLeaseExtendsFromTheSendTime(t *testing.T) {
 	d := &fakeDelivery{}
 	start := time.Now()
-	l := newLease(context.Background(), d, start, time.Second)
+	l := newLease(context.Background(), d, start, time.Second, 0)
 	defer l.stop()
 	time.Sleep(300 * time.Millisecond)
 	if err := l.renew(context.Background()); err != nil {
@@ -282,6 +282,10 @@ func TestConfigRefusesALeaseShorterThanTheCall(t *testing.T) {
 	cfg.AckWait = 32 * time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	cfg.MaxHold = 40 * time.Second
+	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
+		t.Fatalf("a hold limit shorter than two leases accepted: %v", err)
 	}
 }
 
@@ -353,5 +357,37 @@ func TestGateClosingAfterTheClaimRecordsANotSentAttempt(t *testing.T) {
 	}
 	if n := errorAttempts(rec.Attempts, 0); n != 0 {
 		t.Fatalf("a not-sent attempt counted as %d error attempts", n)
+	}
+}
+
+// TestAStuckJobReleasesItsDeliveryAtTheHoldLimit: a job waiting for an
+// answer that never comes (here a record read) renews its lease only up to
+// MaxHold; then its heartbeats stop, the lease runs out and the job gives
+// up without acking or naking, so JetStream redelivers the change. Without
+// the limit it would hold the change for ever.
+func TestAStuckJobReleasesItsDeliveryAtTheHoldLimit(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	b.w.cfg.AckWait, b.w.cfg.MaxHold = 300*time.Millisecond, 600*time.Millisecond
+	b.store.hangGet = true
+	_, d := b.message(idA, "p-1", 3, 0)
+	b.setHead("p-1", 3, d.data)
+	var beats atomic.Int64
+	d.heartbeat = func(context.Context) error { beats.Add(1); return nil }
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { defer close(done); b.handle(d) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stuck job still holds its delivery")
+	}
+	if el := time.Since(start); el < b.w.cfg.MaxHold {
+		t.Fatalf("released after %s, before the hold limit %s", el, b.w.cfg.MaxHold)
+	}
+	if acks, naks, terms := d.settled(); acks+naks+terms != 0 {
+		t.Fatalf("acks %d naks %d terms %d: a released delivery must be left to JetStream", acks, naks, terms)
+	}
+	if beats.Load() == 0 {
+		t.Fatal("no heartbeat before the hold limit")
 	}
 }

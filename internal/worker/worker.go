@@ -21,6 +21,9 @@ import (
 // timeout plus a safety margin left on a freshly renewed lease.
 const MinLeaseMargin = 2 * time.Second
 
+// DefaultHoldLeases is the default MaxHold in leases (AckWait).
+const DefaultHoldLeases = 5
+
 // ErrConfig reports an invalid worker configuration.
 var ErrConfig = errors.New("worker: invalid configuration")
 
@@ -34,6 +37,12 @@ type Config struct {
 	CallTimeout time.Duration
 	// Concurrency is how many changes this worker runs at once.
 	Concurrency int
+	// MaxHold bounds how long one delivery is held: past it the lease is
+	// no longer renewed, so JetStream redelivers the change even if the job
+	// is stuck. Nothing legitimate holds a delivery that long (an upstream
+	// call, a rate-limit slot within the gate's horizon). Default
+	// DefaultHoldLeases × AckWait; at least 2 × AckWait.
+	MaxHold time.Duration
 	// ShutdownGrace bounds how long in-flight changes may finish after Run's
 	// context ends; changes not finished by then are redelivered elsewhere.
 	ShutdownGrace time.Duration
@@ -52,6 +61,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: ack wait %s must exceed the upstream call timeout %s by at least %s", ErrConfig, c.AckWait, c.CallTimeout, MinLeaseMargin)
 	case c.Concurrency < 1:
 		return fmt.Errorf("%w: concurrency %d below 1", ErrConfig, c.Concurrency)
+	case c.MaxHold != 0 && c.MaxHold < 2*c.AckWait:
+		return fmt.Errorf("%w: max hold %s below twice the ack wait %s", ErrConfig, c.MaxHold, c.AckWait)
 	case c.Policy.Backoff == nil:
 		return fmt.Errorf("%w: policy has no backoff", ErrConfig)
 	}
@@ -64,8 +75,9 @@ func (c Config) safety() time.Duration { return max(c.AckWait/20, 100*time.Milli
 
 // Worker pulls changes from the queue and applies them.
 type Worker struct {
-	cfg  Config
-	deps Deps
+	cfg   Config
+	deps  Deps
+	watch *headWatch
 }
 
 // New checks its configuration and dependencies.
@@ -77,10 +89,13 @@ func New(cfg Config, deps Deps) (*Worker, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 25 * time.Second
 	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = DefaultHoldLeases * cfg.AckWait
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{cfg: cfg, deps: deps}, nil
+	return &Worker{cfg: cfg, deps: deps, watch: newHeadWatch(stuckLeases * cfg.AckWait)}, nil
 }
 
 // maxBatch caps one pull request.
