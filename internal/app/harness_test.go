@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +89,15 @@ func newStackWith(t testing.TB, opts stackOptions) *stack {
 		opts.ackWait = 4 * time.Second
 	}
 	st := &stack{t: t, storeDir: t.TempDir(), logs: &testkit.SyncBuffer{}, quiet: opts.quiet}
+	if dir := os.Getenv("PATCHBAY_TEST_LOG_DIR"); dir != "" {
+		// Keep the processes' logs of each test, passed or failed.
+		t.Cleanup(func() {
+			name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".log"
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(st.logs.String()), 0o644); err != nil {
+				t.Log(err)
+			}
+		})
+	}
 	var urls string
 	replicas := 1
 	if opts.nodes > 1 {

@@ -17,8 +17,11 @@ const RetryReasonGate = "rate_limit_gate"
 // (starting at the slot) while waiting for it, so that between the slot and
 // the request there is only a local check of the gate, no round trip.
 // Short waits are slept here, holding one of this worker's slots (the lease
-// keeps being renewed meanwhile); a longer wait hands the change back to
-// JetStream with a delay, so nothing is held, and records it as retrying.
+// keeps being renewed meanwhile), for at most one lease in all; a longer
+// wait hands the change back to JetStream with a delay, so nothing is held,
+// and records it as retrying. (Without the bound, a change that keeps
+// losing the race for the next slot to other workers would wait in-line
+// for ever.)
 // A rate-limit wait is not an error attempt and uses none of the budget; an
 // attempt claimed and then not sent because the gate closed meanwhile is
 // recorded as not sent.
@@ -30,6 +33,7 @@ func (j *job) passGate(ctx context.Context, cur current) (handedBack bool, _ cur
 		attempt change.Attempt
 		claimed bool
 	)
+	inlineUntil := w.deps.Now().Add(w.cfg.AckWait)
 	for {
 		d, err := w.deps.Gate.Reserve(ctx, cred)
 		if err != nil {
@@ -54,7 +58,7 @@ func (j *job) passGate(ctx context.Context, cur current) (handedBack bool, _ cur
 		}
 		// A cold gate waiting for its probe's answer asks again shortly:
 		// cheaper than handing the change back.
-		if !d.Blocked && d.RetryAt.Sub(w.deps.Now()) <= shortGateWait {
+		if !d.Blocked && d.RetryAt.Sub(w.deps.Now()) <= shortGateWait && d.RetryAt.Before(inlineUntil) {
 			if err := w.sleepUntil(ctx, d.RetryAt); err != nil {
 				return false, cur, attempt, err
 			}

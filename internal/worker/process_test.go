@@ -10,7 +10,10 @@ import (
 
 	"github.com/patchbay/patchbay/internal/ccloud"
 	"github.com/patchbay/patchbay/internal/change"
+	"github.com/patchbay/patchbay/internal/clocktest"
 	"github.com/patchbay/patchbay/internal/events"
+	"github.com/patchbay/patchbay/internal/gate"
+	"github.com/patchbay/patchbay/internal/retry"
 )
 
 const (
@@ -389,5 +392,49 @@ func TestAStuckJobReleasesItsDeliveryAtTheHoldLimit(t *testing.T) {
 	}
 	if beats.Load() == 0 {
 		t.Fatal("no heartbeat before the hold limit")
+	}
+}
+
+// losingGate never reserves: the next slot is always a moment away, and
+// each ask moves the clock on (others keep taking the slot first).
+type losingGate struct {
+	openGate
+	clock *clocktest.Clock
+	asks  *atomic.Int64
+}
+
+func (g losingGate) Reserve(context.Context, string) (gate.Decision, error) {
+	g.asks.Add(1)
+	g.clock.Advance(500 * time.Millisecond)
+	return gate.Decision{RetryAt: g.clock.Now().Add(time.Millisecond)}, nil
+}
+
+// TestInLineGateWaitsEndAfterALease: a change that keeps losing the race
+// for the next rate-limit slot waits in-line for one lease at most, then is
+// handed back (retrying, reason rate_limited) instead of holding its
+// delivery until the hold limit.
+func TestInLineGateWaitsEndAfterALease(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var asks atomic.Int64
+	b.w.deps.Now, b.w.deps.Gate = clock.Now, losingGate{clock: clock, asks: &asks}
+	_, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	done := make(chan struct{})
+	go func() { defer close(done); b.handle(d) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still waiting in-line after %d asks", asks.Load())
+	}
+	if n := asks.Load(); n < 2 || n > 8 {
+		t.Fatalf("asked the gate %d times, want a few within one lease (3 s at 0.5 s each)", n)
+	}
+	if _, naks, _ := d.settled(); naks != 1 || b.up.count() != 0 {
+		t.Fatalf("naks %d calls %d: want the change handed back, nothing sent", naks, b.up.count())
+	}
+	rec, _, _ := b.store.Get(context.Background(), idA)
+	if rec.State != change.StateRetrying || rec.RetryReason != retry.ReasonRateLimited {
+		t.Fatalf("record %s (%s), want retrying (rate_limited)", rec.State, rec.RetryReason)
 	}
 }

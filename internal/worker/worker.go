@@ -22,7 +22,7 @@ import (
 const MinLeaseMargin = 2 * time.Second
 
 // DefaultHoldLeases is the default MaxHold in leases (AckWait).
-const DefaultHoldLeases = 5
+const DefaultHoldLeases = 10
 
 // ErrConfig reports an invalid worker configuration.
 var ErrConfig = errors.New("worker: invalid configuration")
