@@ -80,6 +80,7 @@ func (j *job) passGate(ctx context.Context, cur current) (handedBack bool, _ cur
 		if err := j.adopt(r, now); err != nil {
 			return err
 		}
+		j.supersede(r)
 		return r.HandBack(gen, j.owner, next, retry.ReasonRateLimited, now)
 	})
 	if err != nil {

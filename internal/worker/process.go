@@ -123,18 +123,20 @@ func (j *job) run(ctx context.Context) error {
 		return j.ack(ctx)
 	case gen == cur.rec.Generation && cur.rec.State.Terminal():
 		return j.finishTerminal(ctx, cur)
-	case gen == cur.rec.Generation && !cur.rec.MayAct(gen, j.owner):
-		return lost(change.ErrNotOwner)
 	}
 	if wait := j.takeoverWait(cur.rec); wait > 0 {
-		// An earlier delivery's attempt may still be running: JetStream
-		// redelivered early (a nak from a stale worker, delayed on a stalled
-		// link, can do that). Wait until that attempt must have ended.
-		j.log.Info("earlier delivery's attempt may still run; handing the change back", "wait", wait)
+		// Another delivery's attempt may still be running, or its owner
+		// may still write: JetStream redelivered early (a nak from a stale
+		// worker, delayed on a stalled link, can do that), or the workers'
+		// consumer was recreated. Wait until that owner must be done.
+		j.log.Info("another delivery may still act on the change; handing it back", "wait", wait)
 		if err := j.guard(); err != nil {
 			return err
 		}
 		return j.d.Nak(wait)
+	}
+	if gen == cur.rec.Generation && !j.mayAct(cur.rec) {
+		return lost(change.ErrNotOwner)
 	}
 	// Fence: claim and call only on a lease that outlasts the call
 	// (renewed with a confirmed heartbeat if needed).
@@ -164,6 +166,10 @@ func (j *job) claim(ctx context.Context, cur current, startAt time.Time) (curren
 		if err := j.adopt(r, now); err != nil {
 			return err
 		}
+		if j.takeoverWait(*r) > 0 {
+			return errOwnerActive
+		}
+		j.supersede(r)
 		a, err := r.StartAttempt(j.m.Generation, j.owner, now)
 		if err != nil {
 			return err
@@ -178,22 +184,56 @@ func (j *job) claim(ctx context.Context, cur current, startAt time.Time) (curren
 	return cur, attempt, err
 }
 
-// takeoverWait is how long to wait before taking over r from an earlier
-// delivery whose attempt is running: until the attempt's start plus the
-// call timeout and the safety margin (by this worker's clock). An owner
-// claims an attempt only with more than that left on its lease, so a
-// redelivery after its lease ran out waits nothing.
+// takeoverWait is how long to wait before acting on r while another
+// delivery owns it (by this worker's clock). A delivery later than the
+// owner's comes after JetStream saw the owner's lease run out, and an
+// owner claims an attempt only with more than the call timeout and the
+// safety margin left on its lease: it waits until the running attempt's
+// start plus those (nothing when not running). Any other delivery (an equal
+// or smaller owner token: the workers' consumer was recreated and counts
+// deliveries from 1 again) may meet an owner that still holds its lease,
+// for up to one more lease: it waits that much longer, and as long after
+// the owner's last write when the record is not running.
 func (j *job) takeoverWait(r change.Record) time.Duration {
-	n := len(r.Attempts)
-	// An equal owner token is not this job's own claim (a job claims only
-	// after this check): the consumer was recreated and counts deliveries
-	// from 1 again. It is waited for like any earlier owner.
-	if r.State != change.StateRunning || r.Owner == nil || r.Generation != j.m.Generation || n == 0 {
+	if r.Owner == nil || r.Generation != j.m.Generation || r.State.Terminal() {
 		return 0
 	}
-	until := r.Attempts[n-1].StartedAt.Add(j.w.cfg.CallTimeout + j.w.cfg.safety())
+	cfg := j.w.cfg
+	later := r.Owner.Before(j.owner)
+	var until time.Time
+	switch n := len(r.Attempts); {
+	case r.State == change.StateRunning && n > 0:
+		until = r.Attempts[n-1].StartedAt.Add(cfg.CallTimeout + cfg.safety())
+		if !later {
+			until = until.Add(cfg.AckWait)
+		}
+	case !later:
+		until = r.UpdatedAt.Add(cfg.AckWait + cfg.safety())
+	default:
+		return 0
+	}
 	return until.Sub(j.w.deps.Now())
 }
+
+// supersede drops r's owner when its token sorts after this delivery's
+// (the consumer was recreated) and it can no longer act (takeoverWait has
+// passed), so that the record's transitions let this delivery act.
+func (j *job) supersede(r *change.Record) {
+	if r.Owner != nil && j.owner.Before(*r.Owner) && j.takeoverWait(*r) <= 0 {
+		r.Owner = nil
+	}
+}
+
+// mayAct reports whether this delivery may start or hand back an attempt
+// of r (see change.Record.MayAct and supersede).
+func (j *job) mayAct(r change.Record) bool {
+	j.supersede(&r)
+	return r.MayAct(j.m.Generation, j.owner)
+}
+
+// errOwnerActive refuses a claim when, re-read after a compare-and-swap
+// conflict, the record shows another delivery that may still act on it.
+var errOwnerActive = errors.New("worker: another delivery may still act on the change")
 
 // adopt moves r to the message's generation when the message is newer.
 func (j *job) adopt(r *change.Record, now time.Time) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,21 +93,57 @@ func TestChangeBehindItsResourceHeadWaits(t *testing.T) {
 	}
 }
 
-func TestStaleDeliveryIsDropped(t *testing.T) {
-	b := newBundle(t, 3*time.Second, time.Second)
-	m, d := b.message(idA, "p-1", 7, 0)
-	b.setHead("p-1", 7, d.data)
-	rec := change.NewRecord(m)
-	if _, err := rec.StartAttempt(0, change.Owner{Seq: 7, Delivery: 5}, msgTime); err != nil {
-		t.Fatal(err)
-	}
-	b.store.put(rec)
-	d.dc = 3 // an older delivery than the record's owner
-	b.handle(d)
-	acks, naks, terms := d.settled()
-	if acks+naks+terms != 0 || b.up.count() != 0 || b.store.writes != 0 || len(b.events.states()) != 0 {
-		t.Fatalf("stale delivery acted: acks %d naks %d terms %d calls %d writes %d events %v",
-			acks, naks, terms, b.up.count(), b.store.writes, b.events.states())
+// TestASmallerOwnerTokenWaitsForTheOwner: a delivery whose token sorts
+// before the record's owner (the workers' consumer was recreated and
+// counts deliveries from 1 again) hands the change back while that owner
+// may still act (its running attempt, or a lease after its last write),
+// and acts once it cannot; it never writes, calls or publishes before.
+func TestASmallerOwnerTokenWaitsForTheOwner(t *testing.T) {
+	const ackWait, callTimeout = 3 * time.Second, time.Second
+	safety := Config{AckWait: ackWait}.safety()
+	for _, tc := range []struct {
+		name  string
+		state change.State
+		ago   time.Duration // the owner's attempt start (running) or last write
+		wait  time.Duration // 0: acts at once
+	}{
+		{"running recently", change.StateRunning, 0, callTimeout + ackWait + safety},
+		{"running long ago", change.StateRunning, time.Hour, 0},
+		{"handed back recently", change.StateRetrying, 0, ackWait + safety},
+		{"handed back long ago", change.StateRetrying, time.Hour, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBundle(t, ackWait, callTimeout)
+			m, d := b.message(idA, "p-1", 7, 0)
+			b.setHead("p-1", 7, d.data)
+			at := time.Now().Add(-tc.ago)
+			rec := change.NewRecord(m)
+			if _, err := rec.StartAttempt(0, change.Owner{Seq: 7, Delivery: 5}, at); err != nil {
+				t.Fatal(err)
+			}
+			if tc.state == change.StateRetrying {
+				if err := rec.HandBack(0, change.Owner{Seq: 7, Delivery: 5}, at.Add(time.Second), retry.ReasonRateLimited, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b.store.put(rec)
+			d.dc = 3
+			b.handle(d)
+			acks, naks, _ := d.settled()
+			got, _, _ := b.store.Get(context.Background(), idA)
+			if tc.wait == 0 {
+				if b.up.count() != 1 || acks != 1 || got.State != change.StateSucceeded || *got.Owner != (change.Owner{Seq: 7, Delivery: 3}) {
+					t.Fatalf("did not act: calls %d acks %d record %s owner %+v", b.up.count(), acks, got.State, got.Owner)
+				}
+				return
+			}
+			if b.up.count() != 0 || naks != 1 || b.store.writes != 0 || len(b.events.states()) != 0 {
+				t.Fatalf("acted while the owner may: calls %d naks %d writes %d events %v", b.up.count(), naks, b.store.writes, b.events.states())
+			}
+			if d.nakDelay < tc.wait-300*time.Millisecond || d.nakDelay > tc.wait {
+				t.Fatalf("handed back for %s, want about %s", d.nakDelay, tc.wait)
+			}
+		})
 	}
 }
 
@@ -327,8 +364,15 @@ func TestNoTakeoverWhileAnEarlierAttemptMayRun(t *testing.T) {
 				}
 				return
 			}
-			if b.up.count() != 0 || naks != 1 || d.nakDelay < 900*time.Millisecond || d.nakDelay > 1300*time.Millisecond {
-				t.Fatalf("calls %d naks %d delay %s", b.up.count(), naks, d.nakDelay)
+			// Until the attempt must have ended (call timeout 1s + margin
+			// 150ms); with an equal token the owner may hold its lease for
+			// one more lease (3s).
+			want := time.Second + 150*time.Millisecond
+			if tc.dc == 1 {
+				want += 3 * time.Second
+			}
+			if b.up.count() != 0 || naks != 1 || d.nakDelay < want-300*time.Millisecond || d.nakDelay > want {
+				t.Fatalf("calls %d naks %d delay %s, want about %s", b.up.count(), naks, d.nakDelay, want)
 			}
 		})
 	}
@@ -436,5 +480,33 @@ func TestInLineGateWaitsEndAfterALease(t *testing.T) {
 	rec, _, _ := b.store.Get(context.Background(), idA)
 	if rec.State != change.StateRetrying || rec.RetryReason != retry.ReasonRateLimited {
 		t.Fatalf("record %s (%s), want retrying (rate_limited)", rec.State, rec.RetryReason)
+	}
+}
+
+// TestNoClaimOverAnAttemptStartedMeanwhile: the record was free when read,
+// but another delivery claimed an attempt before this one's claim was
+// stored (a compare-and-swap conflict). Re-read, the record shows an
+// attempt that may still run: this delivery must not claim over it, even
+// with a later token (it would call while the other call may be open).
+func TestNoClaimOverAnAttemptStartedMeanwhile(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	m, d := b.message(idA, "p-1", 7, 0)
+	b.setHead("p-1", 7, d.data)
+	b.store.put(change.NewRecord(m))
+	d.dc = 4
+	var once sync.Once
+	b.store.beforeUpdate = func(s *fakeStore, rec change.Record) {
+		once.Do(func() {
+			other := change.NewRecord(m)
+			if _, err := other.StartAttempt(0, change.Owner{Seq: 7, Delivery: 2}, time.Now()); err != nil {
+				t.Error(err)
+			}
+			s.put(other)
+		})
+	}
+	b.handle(d)
+	got, _, _ := b.store.Get(context.Background(), idA)
+	if b.up.count() != 0 || got.Owner == nil || *got.Owner != (change.Owner{Seq: 7, Delivery: 2}) || len(got.Attempts) != 1 {
+		t.Fatalf("claimed over a running attempt: calls %d owner %+v attempts %d", b.up.count(), got.Owner, len(got.Attempts))
 	}
 }
