@@ -5,11 +5,8 @@
 package jira
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,44 +34,31 @@ type Config struct {
 }
 
 // Settings are a caller's "jira" notify settings.
-type Settings struct {
-	// Events chooses the states (default: succeeded and failed).
-	Events route.Events `json:"events,omitempty"`
-}
-
-// Doer sends HTTP requests (the outbound client).
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
-}
+type Settings = route.EventSettings
 
 // Jira is the destination.
 type Jira struct {
 	cfg      Config
 	base     *url.URL
 	settings *route.PerCaller[Settings]
-	client   Doer
+	client   notify.Doer
 	now      func() time.Time
 }
 
 // New validates cfg against policy and parses every caller's "jira" settings.
-func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, now func() time.Time) (*Jira, error) {
+func New(cfg Config, table *route.Table, policy outbound.Policy, client notify.Doer, now func() time.Time) (*Jira, error) {
 	if table == nil || client == nil || now == nil {
 		return nil, errors.New("jira: nil dependency")
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || !u.IsAbs() || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, errors.New("the Jira URL must be a site URL such as https://your-domain.atlassian.net")
-	}
-	if err := policy.CheckURL(u); err != nil {
+	u, err := notify.SiteURL(cfg.BaseURL, "the Jira URL must be a site URL such as https://your-domain.atlassian.net", policy)
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Email == "" || cfg.APIToken == "" {
 		return nil, errors.New("the Jira e-mail and API token are required")
 	}
 	j := &Jira{cfg: cfg, base: u, client: client, now: now}
-	settings, err := route.ParsePerCaller(table, Name, func(st Settings) (*Settings, error) {
-		return &st, st.Events.Validate()
-	})
+	settings, err := route.ParseEventSettings(table, Name)
 	if err != nil {
 		return nil, err
 	}
@@ -100,26 +84,9 @@ func (j *Jira) Deliver(ctx context.Context, ev events.Event, _ []byte) error {
 	if err != nil {
 		return notify.Permanent("invalid_ticket", "the ticket is not a Jira issue key")
 	}
-	body, err := json.Marshal(comment(notify.Summarize(ev, j.cfg.PublicBaseURL)))
-	if err != nil {
-		return notify.Permanent("encode_failed", "encode: %w", err)
-	}
 	u := j.base.JoinPath("rest", "api", "3", "issue", key, "comment")
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent("bad_request", "build request")
-	}
-	req.SetBasicAuth(j.cfg.Email, j.cfg.APIToken)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "patchbay-notifier")
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return notify.TransportError(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return notify.Classify(resp, j.now())
+	return notify.SendJSON(ctx, j.client, http.MethodPost, u, comment(notify.Summarize(ev, j.cfg.PublicBaseURL)),
+		func(r *http.Request) { r.SetBasicAuth(j.cfg.Email, j.cfg.APIToken) }, j.now)
 }
 
 // comment builds the ADF comment. The event id is a comment property, so a

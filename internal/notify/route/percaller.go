@@ -61,3 +61,18 @@ func CallerOf(requestedBy string) string {
 	name, _, _ := strings.Cut(requestedBy, " ")
 	return name
 }
+
+// EventSettings are the settings of a destination that chooses only the
+// states it is told about: {"events": ["succeeded", "failed"]}.
+type EventSettings struct {
+	// Events chooses the states (default: succeeded and failed).
+	Events Events `json:"events,omitempty"`
+}
+
+// ParseEventSettings decodes every caller's name settings as EventSettings
+// (see ParsePerCaller) and checks the state names.
+func ParseEventSettings(t *Table, name string) (*PerCaller[EventSettings], error) {
+	return ParsePerCaller(t, name, func(st EventSettings) (*EventSettings, error) {
+		return &st, st.Events.Validate()
+	})
+}

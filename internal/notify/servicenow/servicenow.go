@@ -5,11 +5,8 @@
 package servicenow
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -37,35 +34,24 @@ type Config struct {
 }
 
 // Settings are a caller's "servicenow" notify settings.
-type Settings struct {
-	// Events chooses the states (default: succeeded and failed).
-	Events route.Events `json:"events,omitempty"`
-}
-
-// Doer sends HTTP requests (the outbound client).
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
-}
+type Settings = route.EventSettings
 
 // ServiceNow is the destination.
 type ServiceNow struct {
 	cfg      Config
 	base     *url.URL
 	settings *route.PerCaller[Settings]
-	client   Doer
+	client   notify.Doer
 	now      func() time.Time
 }
 
 // New validates cfg against policy and parses every caller's settings.
-func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, now func() time.Time) (*ServiceNow, error) {
+func New(cfg Config, table *route.Table, policy outbound.Policy, client notify.Doer, now func() time.Time) (*ServiceNow, error) {
 	if table == nil || client == nil || now == nil {
 		return nil, errors.New("servicenow: nil dependency")
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || !u.IsAbs() || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, errors.New("the ServiceNow URL must be an instance URL such as https://your-instance.service-now.com")
-	}
-	if err := policy.CheckURL(u); err != nil {
+	u, err := notify.SiteURL(cfg.BaseURL, "the ServiceNow URL must be an instance URL such as https://your-instance.service-now.com", policy)
+	if err != nil {
 		return nil, err
 	}
 	basic := cfg.User != "" || cfg.Password != ""
@@ -78,9 +64,7 @@ func New(cfg Config, table *route.Table, policy outbound.Policy, client Doer, no
 		return nil, errors.New("credentials are required (user and password, or a token)")
 	}
 	s := &ServiceNow{cfg: cfg, base: u, client: client, now: now}
-	settings, err := route.ParsePerCaller(table, Name, func(st Settings) (*Settings, error) {
-		return &st, st.Events.Validate()
-	})
+	settings, err := route.ParseEventSettings(table, Name)
 	if err != nil {
 		return nil, err
 	}
@@ -105,28 +89,16 @@ func (s *ServiceNow) Deliver(ctx context.Context, ev events.Event, _ []byte) err
 	if err != nil {
 		return notify.Permanent("invalid_ticket", "the ticket is not table:sys_id")
 	}
-	body, err := json.Marshal(map[string]string{"work_notes": notify.Summarize(ev, s.cfg.PublicBaseURL).Text()})
-	if err != nil {
-		return notify.Permanent("encode_failed", "encode: %w", err)
-	}
 	u := s.base.JoinPath("api", "now", "table", table, sysID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return notify.Permanent("bad_request", "build request")
-	}
+	return notify.SendJSON(ctx, s.client, http.MethodPatch, u, map[string]string{"work_notes": notify.Summarize(ev, s.cfg.PublicBaseURL).Text()},
+		s.authorize, s.now)
+}
+
+// authorize sets the OAuth bearer token, or else HTTP Basic.
+func (s *ServiceNow) authorize(r *http.Request) {
 	if s.cfg.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
-	} else {
-		req.SetBasicAuth(s.cfg.User, s.cfg.Password)
+		r.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+		return
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "patchbay-notifier")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return notify.TransportError(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return notify.Classify(resp, s.now())
+	r.SetBasicAuth(s.cfg.User, s.cfg.Password)
 }

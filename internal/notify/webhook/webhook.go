@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -45,15 +44,10 @@ type target struct {
 	events  route.Events
 }
 
-// Doer sends HTTP requests (the outbound client).
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
 // Webhook is the destination.
 type Webhook struct {
 	targets *route.PerCaller[target]
-	client  Doer
+	client  notify.Doer
 	now     func() time.Time
 	secrets []string
 }
@@ -61,7 +55,7 @@ type Webhook struct {
 // New parses every caller's "webhook" settings in table, resolves the
 // secrets (lookupEnv is os.LookupEnv in production) and checks each URL
 // against policy, so a bad setting stops the notifier at start.
-func New(table *route.Table, policy outbound.Policy, client Doer, lookupEnv func(string) (string, bool), now func() time.Time) (*Webhook, error) {
+func New(table *route.Table, policy outbound.Policy, client notify.Doer, lookupEnv func(string) (string, bool), now func() time.Time) (*Webhook, error) {
 	if table == nil || client == nil || lookupEnv == nil || now == nil {
 		return nil, errors.New("webhook: nil dependency")
 	}
@@ -161,16 +155,7 @@ func (w *Webhook) Deliver(ctx context.Context, ev events.Event, raw []byte) erro
 	req.Header.Set(standardwebhooks.HeaderWebhookID, ev.ID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, strings.Join(sigs, " "))
-	req.Header.Set("User-Agent", "patchbay-notifier")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return notify.TransportError(err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode == http.StatusGone {
-		// The spec: 410 means the receiver wants no more; do not retry.
-		return &notify.StatusError{Status: resp.StatusCode}
-	}
-	return notify.Classify(resp, w.now())
+	// A 410 (the specification: the receiver wants no more) is permanent,
+	// as every 4xx but 408, 425 and 429 is.
+	return notify.Send(w.client, req, w.now)
 }
