@@ -469,8 +469,8 @@ func (rep goodputReport) print(out io.Writer) {
 			cfg.goodputChangingChanges, cfg.goodputChanging)
 		fmt.Fprintf(out, "its goodput is the successes after the first divided by the requests the changing limit allowed between the first and the last success.\n")
 	}
-	fmt.Fprintf(out, "Patchbay: nats-server, api and %d worker processes on 127.0.0.1, defaults (%d lanes, RATELIMIT_* defaults), %s;\nall changes submitted at once.\n",
-		cfg.goodputWorkers, partitions, gate)
+	fmt.Fprintf(out, "Patchbay: nats-server, api and %d worker processes on 127.0.0.1, defaults (RATELIMIT_* defaults), %s;\nall changes submitted at once.\n",
+		cfg.goodputWorkers, gate)
 	if cfg.baseline {
 		fmt.Fprintf(out, "Baseline: go-retryablehttp NewClient() defaults (RetryMax 4 = 5 attempts, waits Retry-After exactly, no cap, no jitter),\n")
 		fmt.Fprintf(out, "%d goroutines each PATCHing its next change straight to the simulator (HTTP Basic), same limit, fresh simulator.\n", cfg.baselineConcurrency)
