@@ -8,6 +8,7 @@ package notifyqueue
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -70,8 +71,22 @@ func (d Delivery) key() string { return d.Destination + " " + d.EventID }
 // doc is the stored value of one change.
 type doc struct {
 	Deliveries []Delivery `json:"deliveries"`
-	// Parked are the items of given-up deliveries, kept for a redelivery.
+	// Parked are the items of given-up deliveries, kept for a redelivery
+	// (until the notifier's first attempt of the new round).
 	Parked []Item `json:"parked,omitempty"`
+	// Queued are the de-duplication ids of the redeliveries queued and not
+	// yet attempted.
+	Queued []string `json:"queued,omitempty"`
+}
+
+// queued reports whether the redelivery msgID is queued.
+func (d *doc) queued(msgID string) bool {
+	for _, q := range d.Queued {
+		if q == msgID {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *doc) find(dest, eventID string) int {
@@ -91,4 +106,12 @@ func (d *doc) unpark(dest, eventID string) {
 		}
 	}
 	d.Parked = kept
+	prefix := EnqueueID(eventID, dest) + ".r"
+	queued := d.Queued[:0]
+	for _, q := range d.Queued {
+		if !strings.HasPrefix(q, prefix) {
+			queued = append(queued, q)
+		}
+	}
+	d.Queued = queued
 }

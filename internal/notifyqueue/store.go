@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +26,8 @@ type Store struct {
 	js  jetstream.JetStream
 	kv  jetstream.KeyValue
 	now func() time.Time
+	// enqueue is Enqueue; a test looks at the status when Redeliver queues.
+	enqueue func(ctx context.Context, it Item, msgID string) error
 }
 
 // New opens the status bucket (which topology.Ensure creates); now is the clock.
@@ -36,7 +39,9 @@ func New(ctx context.Context, js jetstream.JetStream, now func() time.Time) (*St
 	if err != nil {
 		return nil, fmt.Errorf("notifyqueue: open %s: %w", Bucket, err)
 	}
-	return &Store{js: js, kv: kv, now: now}, nil
+	s := &Store{js: js, kv: kv, now: now}
+	s.enqueue = s.Enqueue
+	return s, nil
 }
 
 // Enqueue persists a delivery to do. msgID de-duplicates a republish (after
@@ -120,47 +125,75 @@ func (s *Store) Wait(ctx context.Context, changeID, destination, eventID string,
 	})
 }
 
-// Redeliver queues every given-up delivery of a change again and marks it
-// retrying; it returns the resulting status. Repeating the request while
-// the redelivery is queued is harmless: the work-queue message id is
-// deterministic per redelivery round.
+// Redeliver queues every given-up delivery of a change again and returns
+// the resulting status. It first records the new round (retrying, the
+// attempts budget and the age start again), then queues the parked items,
+// then notes them as queued: the notifier may take an item the moment it is
+// queued, and must find its round already recorded. The items stay parked
+// until the notifier's first attempt of the round, so a request whose
+// queueing failed can be repeated: it queues the same round again, under
+// the same de-duplication id. With nothing given up and nothing left to
+// queue it returns ErrNothingToRedeliver.
 func (s *Store) Redeliver(ctx context.Context, changeID string) ([]Delivery, error) {
-	for range 16 {
-		d, rev, err := s.get(ctx, changeID)
-		if err != nil {
-			return nil, err
-		}
+	type redelivery struct {
+		it    Item
+		msgID string
+	}
+	var queue []redelivery
+	var status []Delivery
+	err := s.update(ctx, changeID, func(d *doc) bool {
+		queue = queue[:0]
 		now := s.now().UTC()
-		n := 0
-		for _, it := range d.Parked {
+		changed := false
+		for p := range d.Parked {
+			it := &d.Parked[p]
 			i := d.find(it.Destination, it.EventID)
-			if i < 0 || d.Deliveries[i].State != GivenUp {
+			if i < 0 {
 				continue
 			}
 			del := &d.Deliveries[i]
-			del.Redeliveries++
-			it.EnqueuedAt = now
-			if err := s.Enqueue(ctx, it, EnqueueID(it.EventID, it.Destination)+".r"+strconv.Itoa(del.Redeliveries)); err != nil {
-				return nil, err
+			switch {
+			case del.State == GivenUp:
+				del.Redeliveries++
+				del.State, del.NextAttemptAt, del.UpdatedAt, del.Attempts = Retrying, &now, now, 0
+				it.EnqueuedAt = now
+				changed = true
+			case del.State != Retrying: // delivered meanwhile
+				continue
 			}
-			// A new round: the attempts budget starts again.
-			del.State, del.NextAttemptAt, del.UpdatedAt, del.Attempts = Retrying, &now, now, 0
-			n++
+			msgID := EnqueueID(it.EventID, it.Destination) + ".r" + strconv.Itoa(del.Redeliveries)
+			if !d.queued(msgID) {
+				queue = append(queue, redelivery{*it, msgID})
+			}
 		}
-		if n == 0 {
-			return d.Deliveries, ErrNothingToRedeliver
-		}
-		d.Parked = nil
-		err = s.put(ctx, changeID, d, rev)
-		if errors.Is(err, errConflict) {
-			continue
-		}
-		if err != nil {
+		status = d.Deliveries
+		return changed
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(queue) == 0 {
+		return status, ErrNothingToRedeliver
+	}
+	for _, r := range queue {
+		if err := s.enqueue(ctx, r.it, r.msgID); err != nil {
 			return nil, err
 		}
-		return d.Deliveries, nil
 	}
-	return nil, errConflict
+	// Best effort: without the note a repeated request queues the same
+	// round again, which the stream de-duplicates.
+	_ = s.update(ctx, changeID, func(d *doc) bool {
+		noted := false
+		for _, r := range queue {
+			parked := slices.ContainsFunc(d.Parked, func(p Item) bool { return p.Destination == r.it.Destination && p.EventID == r.it.EventID })
+			if parked && !d.queued(r.msgID) {
+				d.Queued = append(d.Queued, r.msgID)
+				noted = true
+			}
+		}
+		return noted
+	})
+	return status, nil
 }
 
 // update applies f with compare-and-swap, retrying on conflicts.
