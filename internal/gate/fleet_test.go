@@ -38,29 +38,22 @@ func TestReserveSharesWindowsAcrossGates(t *testing.T) {
 		slots = append(slots, d.SendAt)
 	}
 	spacing := time.Duration(float64(time.Second) * cfg.Spread / 10)
-	// Each gate turns the shared (server-time) slots into its own local
-	// times with its own estimate of the NATS server's clock, which may
-	// differ between gates by a few milliseconds on a loaded machine: the
-	// exact spacing is checked between slots of the same gate, the order
-	// across gates.
-	const tolerance = 3 * time.Millisecond
+	// The slots are shared in the NATS server's time; each gate turns them
+	// into local times with its own estimate of that clock, which moves by
+	// a few milliseconds between reservations on a loaded machine (10 ms
+	// seen in CI). Gates that did not share the window would give gaps of
+	// 0 or 3 spacings.
+	const tolerance = 15 * time.Millisecond
 	for i := 1; i < 9; i++ {
-		if !slots[i].After(slots[i-1]) {
-			t.Fatalf("slot %d is not after the previous: %v", i, slots[i].Sub(slots[i-1]))
-		}
-		if i < 3 {
-			continue
-		}
-		if gap := slots[i].Sub(slots[i-3]); gap < 3*spacing-tolerance || gap > 3*spacing+tolerance {
-			t.Fatalf("slot %d is %v after gate %d's previous slot, want %v", i, gap, i%3, 3*spacing)
+		if gap := slots[i].Sub(slots[i-1]); gap < spacing-tolerance || gap > spacing+tolerance {
+			t.Fatalf("slot %d is %v after the previous, want %v", i, gap, spacing)
 		}
 	}
 	// Nine slots fill the window the answer opened; the tenth waits for its end.
 	if end := answered.Add(time.Second); !slots[9].After(end) || slots[8].After(end) {
 		t.Fatalf("window end %v: slot 9 at %v, slot 10 at %v", end, slots[8].Sub(end), slots[9].Sub(end))
 	}
-	// (Slots 9 and 10 come from two gates: their clock estimates may differ.)
-	if gap := slots[10].Sub(slots[9]); gap < spacing-20*time.Millisecond {
+	if gap := slots[10].Sub(slots[9]); gap < spacing-tolerance {
 		t.Fatalf("the next window's slots are %v apart", gap)
 	}
 }
