@@ -30,7 +30,10 @@ func echoServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestPauseHoldsRepliesUntilResume(t *testing.T) {
+// proxiedEcho starts an echo server behind a proxy and dials it through
+// the proxy.
+func proxiedEcho(t *testing.T) (*faultproxy.Proxy, net.Conn) {
+	t.Helper()
 	p, err := faultproxy.New(echoServer(t))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +43,12 @@ func TestPauseHoldsRepliesUntilResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
+	return p, c
+}
+
+func TestPauseHoldsRepliesUntilResume(t *testing.T) {
+	p, c := proxiedEcho(t)
 	r := bufio.NewReader(c)
 	lines := make(chan string, 4)
 	go func() {
@@ -83,16 +91,7 @@ func TestPauseHoldsRepliesUntilResume(t *testing.T) {
 }
 
 func TestRefuseClosesConnections(t *testing.T) {
-	p, err := faultproxy.New(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p, c := proxiedEcho(t)
 	p.Refuse(true)
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); err == nil {
@@ -122,16 +121,7 @@ func TestRefuseClosesConnections(t *testing.T) {
 }
 
 func TestPauseOnPausesAfterThePattern(t *testing.T) {
-	p, err := faultproxy.New(echoServer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	p, c := proxiedEcho(t)
 	r := bufio.NewReader(c)
 	p.PauseOn("PUB patchbay.changes.")
 	// Before the pattern, replies flow.
