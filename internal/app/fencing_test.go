@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/netstall"
 	"github.com/patchbay/patchbay/internal/testkit"
+	"github.com/patchbay/patchbay/internal/topology"
 )
 
 // orderedLoad submits rounds x resources changes one at a time (so the
@@ -226,4 +228,31 @@ func TestSlowUpstreamNearTheTimeout(t *testing.T) {
 	st.checkOrder(t, want)
 	hist.check(t)
 	st.checkEvents(t, ids)
+}
+
+// TestConsumerRecreatedMidRun: the workers' consumer is recreated while
+// calls are in flight and changes wait for retries, as the stuck-head
+// repair and the orphan sweep do. Every stored change is delivered again,
+// counting deliveries from 1, next to the old consumer's deliveries still
+// running: the promises hold (one attempt at a time, order, one terminal
+// event, no terminal record left).
+func TestConsumerRecreatedMidRun(t *testing.T) {
+	st := newStack(t, ccloudsim.Options{})
+	seedPeerings(st.sim, 8)
+	st.sim.SetFaults(ccloudsim.Faults{SlowRate: 1, SlowDelay: 300 * time.Millisecond, Rate503: 0.2, Seed: 3})
+	hist := st.watchRecords()
+	cfg := st.workerConfig()
+	cfg.Retry.MaxErrorAttempts = 30
+	st.startWorker(cfg)
+	st.startWorker(cfg)
+	ids, want := st.orderedLoad(8, 4)
+	testkit.Eventually(t, 10*time.Second, "upstream calls in flight", func() (bool, string) {
+		return st.sim.InFlight() > 0, "none in flight"
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := topology.RecreateWorkersConsumer(ctx, st.js, st.natsCfg.Topology()); err != nil {
+		t.Fatal(err)
+	}
+	st.checkAll(t, ids, want, hist, 90*time.Second)
 }
