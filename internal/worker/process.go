@@ -113,6 +113,12 @@ func (j *job) run(ctx context.Context) error {
 		return j.waitBehind(ctx, seq, head)
 	}
 	cur, err := j.load(ctx)
+	if errors.Is(err, errRecordPending) {
+		if err := j.guard(); err != nil {
+			return err
+		}
+		return j.d.Nak(recordPendingDelay)
+	}
 	if err != nil {
 		return err
 	}

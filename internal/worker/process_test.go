@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/patchbay/patchbay/internal/clocktest"
 	"github.com/patchbay/patchbay/internal/events"
 	"github.com/patchbay/patchbay/internal/gate"
+	"github.com/patchbay/patchbay/internal/records"
 	"github.com/patchbay/patchbay/internal/retry"
 )
 
@@ -459,7 +461,7 @@ func (g losingGate) Reserve(context.Context, string) (gate.Decision, error) {
 // delivery until the hold limit.
 func TestInLineGateWaitsEndAfterALease(t *testing.T) {
 	b := newBundle(t, 3*time.Second, time.Second)
-	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktest.New(msgTime.Add(time.Hour)) // the message's record is long due
 	var asks atomic.Int64
 	b.w.deps.Now, b.w.deps.Gate = clock.Now, losingGate{clock: clock, asks: &asks}
 	_, d := b.message(idA, "p-1", 7, 0)
@@ -508,5 +510,32 @@ func TestNoClaimOverAnAttemptStartedMeanwhile(t *testing.T) {
 	got, _, _ := b.store.Get(context.Background(), idA)
 	if b.up.count() != 0 || got.Owner == nil || *got.Owner != (change.Owner{Seq: 7, Delivery: 2}) || len(got.Attempts) != 1 {
 		t.Fatalf("claimed over a running attempt: calls %d owner %+v attempts %d", b.up.count(), got.Owner, len(got.Attempts))
+	}
+}
+
+// TestAFreshChangeWaitsForTheIntakesRecord: a change delivered before the
+// intake wrote its record (it does so right after the publish) is handed
+// back briefly rather than recorded by the worker, which would make the
+// intake answer its client as a replay; an old change without a record
+// (the api failed between its two writes) is recorded from the message.
+func TestAFreshChangeWaitsForTheIntakesRecord(t *testing.T) {
+	b := newBundle(t, 3*time.Second, time.Second)
+	m, d := b.message(idA, "p-1", 7, 0)
+	m.AcceptedAt = time.Now().UTC()
+	d.data, _ = json.Marshal(m)
+	b.setHead("p-1", 7, d.data)
+	b.handle(d)
+	if _, _, err := b.store.Get(context.Background(), idA); !errors.Is(err, records.ErrNotFound) {
+		t.Fatalf("the worker wrote the record of a fresh change: %v", err)
+	}
+	if _, naks, _ := d.settled(); naks != 1 || d.nakDelay != recordPendingDelay || b.up.count() != 0 {
+		t.Fatalf("naks %d delay %s calls %d: want the change handed back briefly", naks, d.nakDelay, b.up.count())
+	}
+	b.w.deps.Now = func() time.Time { return time.Now().Add(recordGrace) }
+	d2 := &fakeDelivery{data: d.data, seq: 7, dc: 2}
+	b.handle(d2)
+	rec, _, err := b.store.Get(context.Background(), idA)
+	if err != nil || rec.State != change.StateSucceeded || b.up.count() != 1 {
+		t.Fatalf("after the grace: record %s, %v; calls %d", rec.State, err, b.up.count())
 	}
 }

@@ -4,13 +4,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/patchbay/patchbay/internal/change"
 	"github.com/patchbay/patchbay/internal/records"
 )
 
+// recordGrace is how long after its acceptance a change without a record
+// is left to the intake, which writes the record right after the publish:
+// a worker that wrote it first would make the intake answer its client as
+// if the request were a replay (Idempotent-Replayed, not counted as
+// accepted). Past it, the api is taken to have failed between the two
+// writes, and the worker writes the record from the message.
+const recordGrace = 2 * time.Second
+
+// recordPendingDelay is how soon a change whose record the intake has not
+// written yet is tried again.
+const recordPendingDelay = 100 * time.Millisecond
+
+// errRecordPending: the change is fresh and its record not written yet.
+var errRecordPending = errors.New("worker: the intake has not written the change record yet")
+
 // load reads the record, or creates it from the message if the intake did
-// not get to record it.
+// not get to record it within recordGrace (errRecordPending before).
 func (j *job) load(ctx context.Context) (current, error) {
 	store := j.w.deps.Records
 	rec, rev, err := store.Get(ctx, j.m.ID)
@@ -19,6 +35,9 @@ func (j *job) load(ctx context.Context) (current, error) {
 	}
 	if !errors.Is(err, records.ErrNotFound) {
 		return current{}, err
+	}
+	if j.w.deps.Now().Before(j.m.AcceptedAt.Add(recordGrace)) {
+		return current{}, errRecordPending
 	}
 	if err := j.guard(); err != nil {
 		return current{}, err
