@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/patchbay/patchbay/internal/ccloudsim"
-	"github.com/patchbay/patchbay/internal/natsembed"
+	"github.com/patchbay/patchbay/internal/testkit/natstest"
 	"github.com/patchbay/patchbay/internal/topology"
 )
 
@@ -23,21 +23,7 @@ import (
 // t.TempDir()) and connects to it; both are closed by t.Cleanup.
 func StartNATS(t testing.TB) (*server.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	s, err := natsembed.Start(natsembed.Options{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, nc, js
+	return natstest.Start(t)
 }
 
 // CCloudSim starts an httptest.Server around a new Confluent Cloud

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -64,7 +63,7 @@ type HeadRepair struct {
 	interval time.Duration
 	reports  chan uint64
 
-	mu      sync.Mutex
+	// Run's own state (one goroutine).
 	last    time.Time
 	stepped uint64
 }
@@ -101,16 +100,13 @@ func (r *HeadRepair) Run(ctx context.Context) {
 
 // repair runs one repair for seq unless one ran within the interval.
 func (r *HeadRepair) repair(ctx context.Context, seq uint64) {
-	r.mu.Lock()
 	now := r.now()
 	if !r.last.IsZero() && now.Sub(r.last) < r.interval {
-		r.mu.Unlock()
 		return
 	}
 	r.last = now
 	again := r.stepped == seq
 	r.stepped = seq
-	r.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if !again {
@@ -121,9 +117,7 @@ func (r *HeadRepair) repair(ctx context.Context, seq uint64) {
 		}
 		r.logger.Warn("moving the workers' consumer to a new leader failed", "seq", seq, "error", err)
 	}
-	r.mu.Lock()
 	r.stepped = 0
-	r.mu.Unlock()
 	r.logger.Warn("a stuck change was reported; recreating the workers' consumer so that every stored change is delivered again", "seq", seq, "reported_again", again)
 	if err := RecreateWorkersConsumer(cctx, r.js, r.topo); err != nil {
 		r.logger.Error("recreating the workers' consumer failed", "seq", seq, "error", err)
